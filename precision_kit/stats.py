@@ -1,0 +1,278 @@
+"""Paired statistics that turn measured accuracies into claim verdicts.
+
+Units and sign: accuracies are in percentage points, arms are paired (by seed, or by test
+image), and a difference is always Δ = acc(arm B) − acc(arm A). To bound the *drop* of a
+low-precision arm L against a reference R, pass a=L, b=R (then Δ = R − L is the drop).
+
+Across seeds (training randomness), the per-seed Δ get a Student t interval:
+
+- `equivalence`: the 90% CI of mean Δ (TOST, two one-sided tests at 5%) inside
+  [−margin, +margin] → HOLDS; entirely above +margin or below −margin → FAILS; else INCONCLUSIVE.
+- `at_most`: one-sided 95% upper bound of Δ ≤ bound → HOLDS; one-sided 95% lower bound > bound
+  (Δ significantly above the bound) → FAILS; else INCONCLUSIVE.
+- `superiority`: one-sided 95% lower bound of Δ > 0 → HOLDS; upper bound < 0 → FAILS; else
+  INCONCLUSIVE.
+
+On one test set, `precision_kit.mcnemar` compares per-image correctness of two models (exact
+McNemar test, Tango's score interval); the `*_images` judgements apply the same rules to it.
+The result types (`precision_kit.verdicts`) and `precision_kit.mcnemar`'s API are re-exported
+here, so `from precision_kit.stats import ...` reaches everything.
+
+Degenerate inputs: fewer than 2 paired seeds, NaN/inf, mismatched lengths or non-0/1
+correctness raise `StatsInputError` (a ValueError); all Δ equal (sd = 0) collapses the t
+interval to the point.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+
+import numpy as np
+from scipy import stats as sps
+
+from .mcnemar import McNemar, mcnemar_exact, paired_bootstrap_images, tango_interval
+from .verdicts import (
+    EQUIVALENCE,
+    SUPERIORITY,
+    UPPER_BOUND,
+    Interval,
+    Judgement,
+    StatsInputError,
+    Verdict,
+    check_confidence,
+)
+
+__all__ = [
+    "Interval",
+    "Judgement",
+    "McNemar",
+    "StatsInputError",
+    "Verdict",
+    "at_most",
+    "at_most_images",
+    "bootstrap_mean_ci",
+    "equivalence",
+    "equivalence_images",
+    "lower_bound",
+    "mcnemar_exact",
+    "mean_ci",
+    "paired_bootstrap_images",
+    "paired_deltas",
+    "superiority",
+    "superiority_images",
+    "tango_interval",
+    "upper_bound",
+]
+
+
+# ---------------------------------------------------------------------------- validation
+
+
+def _values(x, name: str) -> np.ndarray:
+    if hasattr(x, "detach"):  # torch tensor
+        x = x.detach().cpu()
+    arr = np.asarray(x)
+    if arr.ndim != 1:
+        raise StatsInputError(
+            f"{name} must be one-dimensional (one value per seed), got shape {arr.shape}"
+        )
+    if arr.dtype.kind not in "iuf":
+        raise StatsInputError(
+            f"{name} must hold numbers in percentage points, got dtype {arr.dtype}"
+        )
+    arr = arr.astype(np.float64)
+    bad = np.flatnonzero(~np.isfinite(arr))
+    if bad.size:
+        i = int(bad[0])
+        raise StatsInputError(
+            f"{name}[{i}] is {arr[i]}; every value must be a finite number of points"
+        )
+    return arr
+
+
+def _enough(n: int) -> None:
+    if n < 2:
+        raise StatsInputError(
+            f"at least 2 paired seeds are needed to judge a claim, got {n}; "
+            "the ledger never judges on one run"
+        )
+
+
+def _deltas(deltas) -> np.ndarray:
+    d = _values(deltas, "deltas")
+    _enough(d.size)
+    return d
+
+
+# ---------------------------------------------------------------------------- across seeds
+
+
+def paired_deltas(a: Sequence[float], b: Sequence[float]) -> np.ndarray:
+    """Per-seed Δ = b − a in points, after checking the arms pair up: same length (the same
+    seeds in the same order), at least 2 seeds, finite accuracies in [0, 100]."""
+    a_, b_ = _values(a, "a"), _values(b, "b")
+    if a_.size != b_.size:
+        raise StatsInputError(
+            f"a has {a_.size} seeds but b has {b_.size}; arms are paired by seed (same seeds, same order)"
+        )
+    for name, arr in (("a", a_), ("b", b_)):
+        out = np.flatnonzero((arr < 0) | (arr > 100))
+        if out.size:
+            i = int(out[0])
+            raise StatsInputError(
+                f"{name}[{i}] is {arr[i]}; accuracies are percentages in [0, 100]"
+            )
+    _enough(a_.size)
+    return b_ - a_
+
+
+def _mean_se(d: np.ndarray) -> tuple[float, float]:
+    """Mean and standard error; exactly (value, 0) when every Δ is the same."""
+    if np.ptp(d) == 0:
+        return float(d[0]), 0.0
+    return float(d.mean()), float(d.std(ddof=1) / math.sqrt(d.size))
+
+
+def mean_ci(deltas, confidence: float = 0.90) -> Interval:
+    """Two-sided Student t interval for the mean Δ: mean ± t_{(1+c)/2, n−1} · sd/√n.
+    With sd = 0 it is the point itself."""
+    d, conf = _deltas(deltas), check_confidence(confidence)
+    m, se = _mean_se(d)
+    half = float(sps.t.ppf((1 + conf) / 2, d.size - 1)) * se
+    return Interval(m, m - half, m + half, conf, d.size)
+
+
+def upper_bound(deltas, confidence: float = 0.95) -> Interval:
+    """One-sided t upper bound: mean + t_{c, n−1} · sd/√n (low = −inf)."""
+    d, conf = _deltas(deltas), check_confidence(confidence)
+    m, se = _mean_se(d)
+    return Interval(m, -math.inf, m + float(sps.t.ppf(conf, d.size - 1)) * se, conf, d.size)
+
+
+def lower_bound(deltas, confidence: float = 0.95) -> Interval:
+    """One-sided t lower bound: mean − t_{c, n−1} · sd/√n (high = +inf)."""
+    d, conf = _deltas(deltas), check_confidence(confidence)
+    m, se = _mean_se(d)
+    return Interval(m, m - float(sps.t.ppf(conf, d.size - 1)) * se, math.inf, conf, d.size)
+
+
+def bootstrap_mean_ci(
+    deltas, confidence: float = 0.90, n_resamples: int = 10_000, seed: int = 0
+) -> Interval:
+    """Percentile bootstrap CI of the mean Δ: resample the seeds with replacement
+    `n_resamples` times (numpy Generator seeded with `seed`, so reruns agree) and take the
+    (1−c)/2 and (1+c)/2 quantiles of the resampled means. Estimate is the sample mean."""
+    d, conf = _deltas(deltas), check_confidence(confidence)
+    if n_resamples < 1:
+        raise StatsInputError(f"n_resamples must be at least 1, got {n_resamples}")
+    m, _ = _mean_se(d)
+    if np.ptp(d) == 0:
+        return Interval(m, m, m, conf, d.size)
+    rng = np.random.default_rng(seed)
+    means = np.empty(n_resamples)
+    rows = max(1, 2**20 // d.size)  # bound memory for long inputs
+    for start in range(0, n_resamples, rows):
+        stop = min(start + rows, n_resamples)
+        means[start:stop] = d[rng.integers(0, d.size, size=(stop - start, d.size))].mean(axis=1)
+    low, high = np.quantile(means, [(1 - conf) / 2, (1 + conf) / 2])
+    return Interval(m, float(low), float(high), conf, d.size)
+
+
+# ---------------------------------------------------------------------------- verdicts
+
+
+def _margin(margin: float) -> float:
+    if not (math.isfinite(margin) and margin > 0):
+        raise StatsInputError(f"margin must be a positive finite number of points, got {margin}")
+    return float(margin)
+
+
+def _bound(bound: float) -> float:
+    if not math.isfinite(bound):
+        raise StatsInputError(f"bound must be a finite number of points, got {bound}")
+    return float(bound)
+
+
+def _equivalence_verdict(ci: Interval, margin: float) -> Verdict:
+    if -margin <= ci.low and ci.high <= margin:
+        return Verdict.HOLDS
+    if ci.low > margin or ci.high < -margin:
+        return Verdict.FAILS
+    return Verdict.INCONCLUSIVE
+
+
+def _at_most_verdict(low: Interval, high: Interval, bound: float) -> tuple[Verdict, Interval]:
+    if high.high <= bound:
+        return Verdict.HOLDS, high
+    if low.low > bound:
+        return Verdict.FAILS, low
+    return Verdict.INCONCLUSIVE, high
+
+
+def _superiority_verdict(low: Interval, high: Interval) -> tuple[Verdict, Interval]:
+    if low.low > 0:
+        return Verdict.HOLDS, low
+    if high.high < 0:
+        return Verdict.FAILS, high
+    return Verdict.INCONCLUSIVE, low
+
+
+def equivalence(a, b, margin: float, confidence: float = 0.90) -> Judgement:
+    """Claim "B matches A within ±margin points": TOST at (1 − confidence)/2 per side, read
+    off the two-sided t CI of the per-seed Δ (rule in the module docstring)."""
+    margin = _margin(margin)
+    ci = mean_ci(paired_deltas(a, b), confidence)
+    return Judgement(
+        _equivalence_verdict(ci, margin), ci.estimate, ci, ci.n, EQUIVALENCE, margin=margin
+    )
+
+
+def at_most(a, b, bound: float, confidence: float = 0.95) -> Judgement:
+    """Claim "Δ = b − a is at most `bound` points", with one-sided t bounds at `confidence`.
+    The line shows the upper bound, or the lower bound when that one proves a FAIL."""
+    bound = _bound(bound)
+    d = paired_deltas(a, b)
+    verdict, shown = _at_most_verdict(lower_bound(d, confidence), upper_bound(d, confidence), bound)
+    return Judgement(verdict, shown.estimate, shown, shown.n, UPPER_BOUND, bound=bound)
+
+
+def superiority(a, b, confidence: float = 0.95) -> Judgement:
+    """Claim "B beats A" (Δ > 0), with one-sided t bounds at `confidence`. The line shows
+    the lower bound, or the upper bound when that one proves a FAIL."""
+    d = paired_deltas(a, b)
+    verdict, shown = _superiority_verdict(lower_bound(d, confidence), upper_bound(d, confidence))
+    return Judgement(verdict, shown.estimate, shown, shown.n, SUPERIORITY)
+
+
+def _image_judgement(
+    m: McNemar, verdict: Verdict, shown: Interval, test: str, **threshold
+) -> Judgement:
+    return Judgement(
+        verdict, m.delta, shown, m.n, test, discordant=(m.b, m.c), p_value=m.p_value, **threshold
+    )
+
+
+def equivalence_images(correct_a, correct_b, margin: float, confidence: float = 0.90) -> Judgement:
+    """`equivalence` for one pair of models on one test set (Tango CI, McNemar p shown).
+    It covers test-image sampling only, not seed-to-seed training variation."""
+    margin = _margin(margin)
+    m = mcnemar_exact(correct_a, correct_b, confidence)
+    return _image_judgement(
+        m, _equivalence_verdict(m.interval, margin), m.interval, EQUIVALENCE, margin=margin
+    )
+
+
+def at_most_images(correct_a, correct_b, bound: float, confidence: float = 0.95) -> Judgement:
+    """`at_most` for one pair of models on one test set (one-sided Tango bounds)."""
+    bound = _bound(bound)
+    m = mcnemar_exact(correct_a, correct_b, confidence)
+    verdict, shown = _at_most_verdict(m.lower_bound(confidence), m.upper_bound(confidence), bound)
+    return _image_judgement(m, verdict, shown, UPPER_BOUND, bound=bound)
+
+
+def superiority_images(correct_a, correct_b, confidence: float = 0.95) -> Judgement:
+    """`superiority` for one pair of models on one test set (one-sided Tango bounds)."""
+    m = mcnemar_exact(correct_a, correct_b, confidence)
+    verdict, shown = _superiority_verdict(m.lower_bound(confidence), m.upper_bound(confidence))
+    return _image_judgement(m, verdict, shown, SUPERIORITY)

@@ -1,0 +1,507 @@
+"""Tests of precision_kit.stats (with .mcnemar and .verdicts): paired intervals, exact McNemar,
+bootstraps, verdict rules and the verdict line, against hand computations, scipy, textbook
+values and statistical properties."""
+
+from __future__ import annotations
+
+import json
+import math
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from scipy import stats as sps
+
+from precision_kit.stats import (
+    Interval,
+    Judgement,
+    StatsInputError,
+    Verdict,
+    at_most,
+    at_most_images,
+    bootstrap_mean_ci,
+    equivalence,
+    equivalence_images,
+    lower_bound,
+    mcnemar_exact,
+    mean_ci,
+    paired_bootstrap_images,
+    paired_deltas,
+    superiority,
+    superiority_images,
+    tango_interval,
+    upper_bound,
+)
+
+pytestmark = pytest.mark.cpu
+
+MINUS = "\u2212"
+
+# Student's (1908) sleep data (R's `sleep`): extra hours of sleep for 10 patients on two drugs.
+SLEEP_DRUG1 = [0.7, -1.6, -0.2, -1.2, -0.1, 3.4, 3.7, 0.8, 0.0, 2.0]
+SLEEP_DRUG2 = [1.9, 0.8, 1.1, 0.1, -0.1, 4.4, 5.5, 1.6, 4.6, 3.4]
+
+# Arm A accuracies for 5 seeds, in points; arm B = A + a chosen per-seed Δ.
+BASE = np.array([97.90, 98.01, 97.95, 97.87, 98.10])
+
+
+def arms(deltas) -> tuple[np.ndarray, np.ndarray]:
+    """(a, b) with b − a equal to `deltas` (up to float rounding)."""
+    a = BASE[: len(deltas)] if len(deltas) <= len(BASE) else np.full(len(deltas), 98.5)
+    return a, a + np.asarray(deltas, dtype=float)
+
+
+def drop_arms(drops) -> tuple[np.ndarray, np.ndarray]:
+    """(low-precision arm, reference arm) where the low-precision arm is `drops` points worse;
+    passed as (a, b) they make Δ = b − a the drop, the way `at_most` bounds a drop."""
+    ref = BASE[: len(drops)]
+    return ref - np.asarray(drops, dtype=float), ref
+
+
+def correctness(b: int, c: int, n: int = 10_000, both_wrong: int = 100):
+    """Per-image correctness of models A and B with exactly b images A-only right and c images
+    B-only right among n, plus `both_wrong` images both miss."""
+    a = np.ones(n, dtype=bool)
+    bb = np.ones(n, dtype=bool)
+    bb[:b] = False  # A right, B wrong
+    a[b : b + c] = False  # A wrong, B right
+    a[b + c : b + c + both_wrong] = False
+    bb[b + c : b + c + both_wrong] = False
+    return a, bb
+
+
+# ------------------------------------------------------------------- t intervals
+
+
+def test_paired_deltas_are_b_minus_a():
+    """Δ is arm B minus arm A, seed by seed."""
+    np.testing.assert_allclose(paired_deltas([98.0, 99.0], [98.5, 98.0]), [0.5, -1.0])
+
+
+def test_mean_ci_equals_hand_computation_and_scipy():
+    """The two-sided 90% t interval is mean ± t_{0.95, n−1}·s/√n, the same as
+    scipy.stats.t.interval around the mean with the standard error as scale."""
+    d = np.array([0.12, -0.05, 0.08, 0.20, -0.01, 0.03])
+    n, mean, sd = d.size, d.mean(), d.std(ddof=1)
+    half = sps.t.ppf(0.95, n - 1) * sd / math.sqrt(n)
+    ci = mean_ci(d, 0.90)
+    assert ci.estimate == pytest.approx(mean)
+    assert (ci.low, ci.high) == pytest.approx((mean - half, mean + half), rel=1e-12)
+    lo, hi = sps.t.interval(0.90, n - 1, loc=mean, scale=sps.sem(d))
+    assert (ci.low, ci.high) == pytest.approx((lo, hi), rel=1e-12)
+    assert (ci.confidence, ci.n, ci.sided) == (0.90, 6, "two-sided")
+
+
+def test_mean_ci_student_sleep_textbook():
+    """Student's sleep data, paired: mean difference 1.58 h, 95% CI [0.7001142, 2.4598858]
+    (R: t.test(extra ~ group, data = sleep, paired = TRUE), with the sign of drug 2 − drug 1)."""
+    ci = mean_ci(np.subtract(SLEEP_DRUG2, SLEEP_DRUG1), 0.95)
+    assert ci.estimate == pytest.approx(1.58)
+    assert ci.low == pytest.approx(0.7001142, abs=1e-7)
+    assert ci.high == pytest.approx(2.4598858, abs=1e-7)
+
+
+def test_one_sided_bounds_are_ends_of_the_two_sided_interval():
+    """A one-sided 95% bound is one end of the two-sided 90% interval; its other end is open."""
+    d = np.subtract(SLEEP_DRUG2, SLEEP_DRUG1)
+    ci, up, lo = mean_ci(d, 0.90), upper_bound(d, 0.95), lower_bound(d, 0.95)
+    assert up.high == pytest.approx(ci.high) and up.low == -math.inf and up.sided == "upper"
+    assert lo.low == pytest.approx(ci.low) and lo.high == math.inf and lo.sided == "lower"
+
+
+def test_t_interval_covers_the_true_mean_at_its_nominal_rate():
+    """For normal per-seed Δ with 5 seeds, the 90% t interval covers the true mean in about
+    90% of repeated experiments (2000 of them: 0.90 ± 3 standard errors)."""
+    rng = np.random.default_rng(7)
+    hits = [mean_ci(rng.normal(0.3, 0.1, 5), 0.90).contains(0.3) for _ in range(2000)]
+    assert abs(np.mean(hits) - 0.90) < 3 * math.sqrt(0.9 * 0.1 / 2000)
+
+
+def test_tost_false_equivalence_rate_is_at_most_alpha():
+    """When the true Δ sits exactly on the margin, equivalence is not true, and TOST via the
+    90% CI must declare HOLDS in at most ~5% of experiments."""
+    rng = np.random.default_rng(11)
+    holds = 0
+    for _ in range(2000):
+        a = rng.normal(98.0, 0.1, 5)
+        holds += equivalence(a, a + rng.normal(0.2, 0.1, 5), margin=0.2).verdict is Verdict.HOLDS
+    assert holds / 2000 <= 0.05 + 3 * math.sqrt(0.05 * 0.95 / 2000)
+
+
+# ------------------------------------------------------------------- exact McNemar
+
+
+def test_mcnemar_textbook_b1_c7():
+    """b = 1, c = 7: exact two-sided p = 2·(C(8,0) + C(8,1))/2⁸ = 18/256 = 0.0703125."""
+    m = mcnemar_exact(*correctness(1, 7))
+    assert (m.b, m.c, m.n) == (1, 7, 10_000)
+    assert m.p_value == pytest.approx(2 * (math.comb(8, 0) + math.comb(8, 1)) / 2**8)
+    assert m.p_value == pytest.approx(0.0703125, abs=1e-12)
+    assert m.delta == pytest.approx(100 * 6 / 10_000)
+
+
+@pytest.mark.parametrize("b,c", [(0, 1), (1, 7), (12, 15), (40, 10), (3, 3), (250, 200)])
+def test_mcnemar_p_equals_binomtest(b, c):
+    """The exact McNemar p-value is the two-sided binomial test of min(b, c) ~ Bin(b + c, 1/2)."""
+    m = mcnemar_exact(*correctness(b, c))
+    assert m.p_value == pytest.approx(sps.binomtest(min(b, c), b + c, 0.5).pvalue, rel=1e-12)
+
+
+@pytest.mark.parametrize("b,c", [(1, 7), (12, 15), (40, 10), (0, 5)])
+def test_mcnemar_matches_statsmodels(b, c):
+    """Same p-value as statsmodels' exact McNemar on the 2×2 table of paired outcomes."""
+    tables = pytest.importorskip(
+        "statsmodels.stats.contingency_tables", reason="statsmodels is not installed"
+    )
+    a, bb = correctness(b, c)
+    table = [
+        [np.sum(a & bb), np.sum(a & ~bb)],
+        [np.sum(~a & bb), np.sum(~a & ~bb)],
+    ]
+    ref = tables.mcnemar(table, exact=True)
+    assert mcnemar_exact(a, bb).p_value == pytest.approx(ref.pvalue, rel=1e-12)
+
+
+def test_mcnemar_accepts_torch_tensors():
+    """Per-image correctness straight from evaluate() (torch bool tensors) works as is."""
+    torch = pytest.importorskip("torch")
+    a, b = correctness(12, 15)
+    m = mcnemar_exact(torch.from_numpy(a), torch.from_numpy(b))
+    assert (m.b, m.c) == (12, 15)
+    assert mcnemar_exact(a.astype(np.int64), b.astype(np.float32)) == m
+
+
+# ------------------------------------------------------------------- Tango interval
+
+
+def test_tango_with_no_discordant_pairs_is_the_closed_form():
+    """b = c = 0: Δ is exactly 0 and the score interval is ±z²/(N + z²) (finite, not NaN,
+    not collapsed: no disagreement in N images still leaves a little room)."""
+    z = sps.norm.ppf(0.975)
+    ci = tango_interval(0, 0, 10_000, 0.95)
+    expected = 100 * z**2 / (10_000 + z**2)
+    assert ci.estimate == 0.0
+    assert (ci.low, ci.high) == pytest.approx((-expected, expected), rel=1e-9)
+
+
+def test_tango_textbook_bentur_airway_data():
+    """Fagerland, Lydersen & Laake (2014), airway hyper-responsiveness (Bentur et al. 2009):
+    n12 = 1, n21 = 7, N = 21, difference −0.286, Tango 95% CI −0.517 to −0.026."""
+    ci = tango_interval(b=7, c=1, n=21, confidence=0.95)
+    assert ci.estimate == pytest.approx(-100 * 6 / 21)
+    assert ci.low == pytest.approx(-51.7, abs=0.05)
+    assert ci.high == pytest.approx(-2.6, abs=0.05)
+
+
+def test_tango_is_close_to_wald_for_many_discordant_pairs():
+    """With hundreds of discordant pairs the score interval approaches the Wald interval
+    Δ ± z·√(b + c − (c − b)²/N)/N."""
+    b, c, n = 400, 450, 10_000
+    se = math.sqrt(b + c - (c - b) ** 2 / n) / n * 100
+    z = sps.norm.ppf(0.975)
+    ci = tango_interval(b, c, n)
+    assert ci.low == pytest.approx(0.5 - z * se, abs=0.01)
+    assert ci.high == pytest.approx(0.5 + z * se, abs=0.01)
+
+
+def test_tango_one_sided_bound_covers_at_nominal_rate_with_lopsided_discordance():
+    """Repeated test sets of 10,000 images where B loses 0.3 points through lopsided flips
+    (b ≫ c): the one-sided 95% upper bound of B's drop covers the true drop ~95% of the time.
+    (The conditional Clopper-Pearson interval covers far less here.)"""
+    rng = np.random.default_rng(3)
+    p_b, p_c, n = 0.004, 0.001, 10_000
+    true_delta = 100 * (p_c - p_b)  # −0.3 points
+    counts = rng.multinomial(n, [p_b, p_c, 1 - p_b - p_c], size=600)
+    hits = [
+        tango_interval(int(b), int(c), n, 0.95, "lower").low <= true_delta for b, c, _ in counts
+    ]
+    assert abs(np.mean(hits) - 0.95) < 3 * math.sqrt(0.95 * 0.05 / 600)
+
+
+# ------------------------------------------------------------------- verdict rules
+
+
+@pytest.mark.parametrize(
+    "deltas,verdict",
+    [
+        ([-0.05, -0.02, 0.00, 0.01, -0.03], Verdict.HOLDS),  # tight around 0, well inside ±0.2
+        ([-0.50, -0.55, -0.60, -0.52, -0.58], Verdict.FAILS),  # whole CI below −0.2
+        ([0.40, 0.45, 0.38, 0.50, 0.42], Verdict.FAILS),  # whole CI above +0.2
+        ([-0.30, 0.20, -0.10, 0.25, -0.40], Verdict.INCONCLUSIVE),  # CI straddles −0.2
+    ],
+)
+def test_equivalence_verdicts(deltas, verdict):
+    """Equivalence at ±0.2: 90% CI inside → HOLDS, wholly outside → FAILS, else INCONCLUSIVE."""
+    j = equivalence(*arms(deltas), margin=0.2)
+    assert j.verdict is verdict and j.test == "equivalence" and j.margin == 0.2
+
+
+@pytest.mark.parametrize(
+    "drops,verdict",
+    [
+        ([0.30, 0.35, 0.28, 0.33, 0.31], Verdict.HOLDS),  # upper bound ≈ 0.34 ≤ 1.2
+        ([1.80, 1.90, 1.75, 1.85, 1.95], Verdict.FAILS),  # lower bound ≈ 1.77 > 1.2
+        ([0.20, 2.00, 0.90, 1.60, 0.40], Verdict.INCONCLUSIVE),  # bounds straddle 1.2
+    ],
+)
+def test_at_most_verdicts(drops, verdict):
+    """Claim "drop ≤ 1.2": one-sided 95% upper bound ≤ 1.2 → HOLDS; lower bound > 1.2 → FAILS."""
+    j = at_most(*drop_arms(drops), bound=1.2)
+    assert j.verdict is verdict and j.test == "upper-bound" and j.bound == 1.2
+    # The line shows the bound that decided: the lower bound proves a FAIL.
+    assert j.interval.sided == ("lower" if verdict is Verdict.FAILS else "upper")
+
+
+@pytest.mark.parametrize(
+    "deltas,verdict",
+    [
+        ([0.10, 0.12, 0.09, 0.11, 0.13], Verdict.HOLDS),
+        ([-0.10, -0.12, -0.09, -0.11, -0.13], Verdict.FAILS),
+        ([0.10, -0.12, 0.09, -0.11, 0.02], Verdict.INCONCLUSIVE),
+    ],
+)
+def test_superiority_verdicts(deltas, verdict):
+    """B > A: one-sided 95% lower bound > 0 → HOLDS; upper bound < 0 → FAILS."""
+    assert superiority(*arms(deltas)).verdict is verdict
+
+
+def test_image_verdicts():
+    """The same rules on one test set, from per-image correctness and Tango bounds."""
+    same = correctness(12, 15)
+    assert equivalence_images(*same, margin=0.2).verdict is Verdict.HOLDS
+    assert equivalence_images(*correctness(5, 80), margin=0.2).verdict is Verdict.FAILS
+    assert equivalence_images(*correctness(5, 30), margin=0.2).verdict is Verdict.INCONCLUSIVE
+    # B drops 0.5 points (b=60, c=10); the drop is Δ for (a=B, b=A).
+    a, b = correctness(60, 10)
+    assert at_most_images(b, a, bound=1.0).verdict is Verdict.HOLDS
+    assert at_most_images(b, a, bound=0.1).verdict is Verdict.FAILS
+    assert at_most_images(b, a, bound=0.6).verdict is Verdict.INCONCLUSIVE
+    assert superiority_images(b, a).verdict is Verdict.HOLDS
+    assert superiority_images(a, b).verdict is Verdict.FAILS
+    assert superiority_images(*same).verdict is Verdict.INCONCLUSIVE
+
+
+# ------------------------------------------------------------------- degenerate inputs
+
+
+def test_one_seed_is_refused():
+    """The ledger never judges on one run: every seed-level statistic needs 2 paired seeds."""
+    with pytest.raises(ValueError, match="at least 2 paired seeds"):
+        paired_deltas([99.0], [98.9])
+    for stat in (mean_ci, upper_bound, lower_bound, bootstrap_mean_ci):
+        with pytest.raises(StatsInputError, match="at least 2 paired seeds"):
+            stat([0.1])
+    with pytest.raises(ValueError, match="at least 2 paired seeds"):
+        equivalence([], [], margin=0.2)
+
+
+@pytest.mark.parametrize("bad", [math.nan, math.inf, -math.inf])
+def test_non_finite_values_name_their_index(bad):
+    """NaN/inf cannot be judged; the error points at the offending seed."""
+    with pytest.raises(ValueError, match=r"b\[2\]"):
+        equivalence([99.0, 99.1, 99.2], [99.0, 99.1, bad], margin=0.2)
+    with pytest.raises(ValueError, match=r"deltas\[1\]"):
+        mean_ci([0.1, bad, 0.2])
+
+
+def test_mismatched_and_malformed_inputs_are_refused():
+    """Arms must pair up; accuracies are points in [0, 100]; correctness is 0/1 per image."""
+    with pytest.raises(ValueError, match="paired by seed"):
+        paired_deltas([99.0, 99.1, 99.2], [99.0, 99.1])
+    with pytest.raises(ValueError, match=r"a\[1\].*\[0, 100\]"):
+        paired_deltas([99.0, 101.0], [99.0, 99.1])
+    with pytest.raises(ValueError, match="one-dimensional"):
+        mean_ci([[0.1, 0.2]])
+    with pytest.raises(ValueError, match="same test images"):
+        mcnemar_exact(np.ones(10, bool), np.ones(9, bool))
+    with pytest.raises(ValueError, match=r"correct_b\[3\]"):
+        mcnemar_exact([1, 0, 1, 1], [1, 0, 1, 0.5])
+    with pytest.raises(ValueError, match="margin"):
+        equivalence(*arms([0.1, 0.2]), margin=0.0)
+    with pytest.raises(ValueError, match="confidence"):
+        mean_ci([0.1, 0.2], confidence=1.0)
+
+
+def test_identical_deltas_collapse_the_interval_to_the_point():
+    """sd = 0: every interval is the point itself (no NaN), and verdicts follow from it."""
+    d = [0.1] * 5
+    for ci in (mean_ci(d), bootstrap_mean_ci(d)):
+        assert ci.estimate == ci.low == ci.high == 0.1
+    assert upper_bound(d).high == 0.1 and lower_bound(d).low == 0.1
+    a = np.full(4, 98.0)
+    assert equivalence(a, a + 0.1, margin=0.2).verdict is Verdict.HOLDS
+    assert equivalence(a, a + 0.3, margin=0.2).verdict is Verdict.FAILS
+    assert superiority(a, a + 0.1).verdict is Verdict.HOLDS
+    assert equivalence(a, a, margin=0.2).line() == (
+        "Δ=0.00 pt, 90% CI [0.00, 0.00], 4 paired seeds, margin ±0.2 → HOLDS"
+    )
+
+
+def test_no_discordant_images():
+    """b = c = 0: Δ = 0 exactly, p = 1, a finite Tango interval around 0, bootstrap [0, 0]."""
+    a = np.ones(10_000, dtype=bool)
+    a[:50] = False
+    m = mcnemar_exact(a, a)
+    assert (m.b, m.c, m.p_value, m.delta) == (0, 0, 1.0, 0.0)
+    assert math.isfinite(m.interval.low) and m.interval.low < 0 < m.interval.high
+    boot = paired_bootstrap_images(a, a)
+    assert (boot.low, boot.high) == (0.0, 0.0)
+
+
+# ------------------------------------------------------------------- one-line format
+
+
+def test_equivalence_line_format():
+    """The ledger's verdict line, exactly: true minus signs, explicit plus, 2 decimals."""
+    j = equivalence(*arms([-0.13, -0.09, -0.04, 0.01, 0.05]), margin=0.2)
+    expected = "Δ=−0.04 pt, 90% CI [−0.11, +0.03], 5 paired seeds, margin ±0.2 → HOLDS"
+    assert j.line() == expected
+    assert MINUS in j.line() and "-" not in j.line()
+
+
+def test_one_sided_and_image_line_formats():
+    """One-sided results show their bound; image results add discordant b/c and the p-value."""
+    j = at_most(*drop_arms([0.30, 0.35, 0.28, 0.33, 0.31]), bound=1.2)
+    assert j.line() == "Δ=+0.31 pt, 95% upper bound +0.34, 5 paired seeds, bound ≤ 1.2 → HOLDS"
+    j = superiority(*arms([-0.10, -0.12, -0.09, -0.11, -0.13]))
+    assert j.line() == "Δ=−0.11 pt, 95% upper bound −0.09, 5 paired seeds, Δ > 0 → FAILS"
+    m = mcnemar_exact(*correctness(12, 15))
+    assert m.line() == "Δ=+0.03 pt, 95% CI [−0.08, +0.14], 10000 images, discordant 12/15, p=0.70"
+    j = equivalence_images(*correctness(12, 15), margin=0.2)
+    assert j.line() == (
+        "Δ=+0.03 pt, 90% CI [−0.06, +0.12], 10000 images, discordant 12/15, p=0.70, "
+        "margin ±0.2 → HOLDS"
+    )
+
+
+def test_to_dict_is_json_safe():
+    """Judgements serialise to strict JSON: open interval ends become null, verdict a string."""
+    j = at_most(*drop_arms([0.30, 0.35, 0.28, 0.33, 0.31]), bound=1.2)
+    d = json.loads(json.dumps(j.to_dict(), allow_nan=False))
+    assert d["verdict"] == "HOLDS" and d["interval"]["low"] is None and d["bound"] == 1.2
+    assert d["line"] == j.line()
+    img = json.loads(json.dumps(at_most_images(*correctness(12, 15), bound=0.5).to_dict()))
+    assert img["discordant"] == [12, 15] and img["unit"] == "images"
+    assert Verdict.HOLDS == "HOLDS" and str(Verdict.FAILS) == "FAILS"
+
+
+def test_judgement_rejects_inconsistent_fields():
+    """An equivalence judgement needs its margin; McNemar fields come as a pair."""
+    ci = Interval(0.0, -0.1, 0.1, 0.9, 5)
+    with pytest.raises(ValueError):
+        Judgement(Verdict.HOLDS, 0.0, ci, 5, "equivalence")
+    with pytest.raises(ValueError):
+        Judgement(Verdict.HOLDS, 0.0, ci, 5, "superiority", discordant=(1, 2))
+
+
+# ------------------------------------------------------------------- bootstrap
+
+
+def test_bootstrap_mean_ci_is_reproducible_and_contains_the_mean():
+    """Same seed → same interval; the percentile interval contains the sample mean."""
+    d = [0.12, -0.05, 0.08, 0.20, -0.01, 0.03, 0.07]
+    ci = bootstrap_mean_ci(d, seed=5)
+    assert ci == bootstrap_mean_ci(d, seed=5)
+    assert ci != bootstrap_mean_ci(d, seed=6)
+    assert ci.contains(float(np.mean(d))) and ci.estimate == pytest.approx(np.mean(d))
+
+
+def test_bootstrap_is_close_to_t_interval_for_a_normal_sample():
+    """For 30 normal Δ the percentile bootstrap and the t interval nearly agree (each end
+    within 15% of the t interval's width; the bootstrap runs a little narrow)."""
+    d = np.random.default_rng(0).normal(0.1, 0.2, 30)
+    t, boot = mean_ci(d, 0.90), bootstrap_mean_ci(d, 0.90)
+    width = t.high - t.low
+    assert boot.low == pytest.approx(t.low, abs=0.15 * width)
+    assert boot.high == pytest.approx(t.high, abs=0.15 * width)
+
+
+def test_paired_image_bootstrap_matches_index_resampling():
+    """The multinomial draw of discordant counts is the distribution of resampling image
+    indices: its quantiles agree with a literal index bootstrap, and both with Tango."""
+    a, b = correctness(30, 20, n=2000, both_wrong=40)
+    boot = paired_bootstrap_images(a, b, 0.95, n_resamples=4000, seed=1)
+    assert boot == paired_bootstrap_images(a, b, 0.95, n_resamples=4000, seed=1)
+    idx = np.random.default_rng(2).integers(0, a.size, size=(4000, a.size))
+    literal = 100 * (b[idx].mean(axis=1) - a[idx].mean(axis=1))
+    lo, hi = np.quantile(literal, [0.025, 0.975])
+    assert boot.estimate == pytest.approx(-0.5)
+    assert (boot.low, boot.high) == pytest.approx((lo, hi), abs=0.1)
+    tango = tango_interval(30, 20, 2000)
+    assert (boot.low, boot.high) == pytest.approx((tango.low, tango.high), abs=0.1)
+
+
+# ------------------------------------------------------------------- properties
+
+deltas_st = st.lists(st.floats(-5, 5, allow_nan=False), min_size=2, max_size=30)
+accuracy_pairs_st = st.lists(
+    st.tuples(st.floats(90, 100, allow_nan=False), st.floats(90, 100, allow_nan=False)),
+    min_size=2,
+    max_size=20,
+)
+booleans_st = st.lists(st.booleans(), min_size=1, max_size=300)
+
+
+@settings(max_examples=100, deadline=None)
+@given(deltas_st, st.sampled_from([0.5, 0.8, 0.9, 0.95, 0.99]))
+def test_property_intervals_contain_the_mean(d, confidence):
+    """Any t interval or one-sided bound, at any confidence, contains the sample mean."""
+    m = float(np.mean(d))
+    tol = 1e-9
+    ci = mean_ci(d, confidence)
+    assert ci.low - tol <= m <= ci.high + tol
+    assert upper_bound(d, confidence).high >= m - tol
+    assert lower_bound(d, confidence).low <= m + tol
+
+
+@settings(max_examples=100, deadline=None)
+@given(deltas_st, st.floats(-5, 5, allow_nan=False))
+def test_property_shifting_deltas_shifts_the_interval(d, k):
+    """The t interval is location-equivariant: Δ + k gives the interval + k."""
+    ci, shifted = mean_ci(d), mean_ci(np.asarray(d) + k)
+    assert shifted.estimate == pytest.approx(ci.estimate + k, abs=1e-9)
+    assert shifted.low == pytest.approx(ci.low + k, abs=1e-9)
+    assert shifted.high == pytest.approx(ci.high + k, abs=1e-9)
+
+
+@settings(max_examples=100, deadline=None)
+@given(accuracy_pairs_st)
+def test_property_swapping_arms_mirrors_everything(pairs):
+    """Swapping A and B negates Δ and mirrors the interval; equivalence (symmetric margin)
+    keeps its verdict, and superiority's HOLDS and FAILS trade places."""
+    a, b = (np.array(x) for x in zip(*pairs))
+    np.testing.assert_array_equal(paired_deltas(b, a), -paired_deltas(a, b))
+    fwd, back = equivalence(a, b, margin=0.5), equivalence(b, a, margin=0.5)
+    assert back.delta == pytest.approx(-fwd.delta, abs=1e-12)
+    assert (back.interval.low, back.interval.high) == pytest.approx(
+        (-fwd.interval.high, -fwd.interval.low), abs=1e-12
+    )
+    assert back.verdict is fwd.verdict
+    swap = {Verdict.HOLDS: Verdict.FAILS, Verdict.FAILS: Verdict.HOLDS}
+    expected = swap.get(superiority(a, b).verdict, Verdict.INCONCLUSIVE)
+    assert superiority(b, a).verdict is expected
+
+
+@settings(max_examples=100, deadline=None)
+@given(booleans_st)
+def test_property_mcnemar_of_a_model_with_itself(correct):
+    """A model against itself: no discordant images, p = 1, Δ = 0, finite interval around 0."""
+    m = mcnemar_exact(correct, correct)
+    assert (m.b, m.c, m.p_value, m.delta) == (0, 0, 1.0, 0.0)
+    assert -100 <= m.interval.low <= 0 <= m.interval.high <= 100
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.lists(st.tuples(st.booleans(), st.booleans()), min_size=1, max_size=300))
+def test_property_mcnemar_swap_mirrors(pairs):
+    """Swapping the models swaps b and c, keeps p, negates Δ and mirrors Tango's interval."""
+    a, b = (np.array(x) for x in zip(*pairs))
+    fwd, back = mcnemar_exact(a, b), mcnemar_exact(b, a)
+    assert (back.b, back.c) == (fwd.c, fwd.b)
+    assert back.p_value == pytest.approx(fwd.p_value, rel=1e-12)
+    assert back.delta == -fwd.delta
+    assert (back.interval.low, back.interval.high) == pytest.approx(
+        (-fwd.interval.high, -fwd.interval.low), abs=1e-8
+    )
+    assert 0.0 < fwd.p_value <= 1.0
