@@ -12,6 +12,7 @@ from __future__ import annotations
 import dataclasses
 import os
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import torch
@@ -62,6 +63,7 @@ class TrainConfig:
     seed: int = 0
     device: str = "cpu"
     evaluation: str = "epoch"  # test-set evaluation: every "epoch", only the "final" one, or "none"
+    max_steps: int | None = None  # budget cap: stop after this many optimizer steps (last epoch partial)
 
     def __post_init__(self) -> None:
         _positive("epochs", self.epochs)
@@ -84,6 +86,8 @@ class TrainConfig:
             raise ValueError(f"momentum must be in [0, 1); found {self.momentum!r}")
         if isinstance(self.seed, bool) or not isinstance(self.seed, int) or self.seed < 0:
             raise ValueError(f"seed must be an int ≥ 0; found {self.seed!r}")
+        if self.max_steps is not None:
+            _positive("max_steps", self.max_steps)
         if self.evaluation not in EVALUATIONS:
             raise ValueError(
                 f"evaluation={self.evaluation!r} is not supported; expected one of {', '.join(EVALUATIONS)}"
@@ -169,8 +173,16 @@ def _slowdown_steps() -> int:
         raise ValueError(f"{SLOWDOWN_ENV} must be an integer number of extra matmuls; found {value!r}") from None
 
 
-def train(model: nn.Module, data: Dataset, config: TrainConfig) -> TrainResult:
+def train(
+    model: nn.Module,
+    data: Dataset,
+    config: TrainConfig,
+    on_epoch: Callable[[int, nn.Module], None] | None = None,
+) -> TrainResult:
     """Train `model` (built in float32 on CPU) on `data.train` under `config`.
+
+    `on_epoch(epoch, model)`, if given, is called before the first epoch (epoch 0) and
+    after each finished one, outside the timed region (e.g. to record weight histograms).
 
     The model is cast and moved in place to the precision's parameter dtype and the
     config's device; `data` is moved to that device if it is not there already. A
@@ -201,6 +213,8 @@ def train(model: nn.Module, data: Dataset, config: TrainConfig) -> TrainResult:
     diverged_at: int | None = None
     with matmul_mode(mode, device), torch.random.fork_rng(devices=[device] if device.type == "cuda" else []):
         torch.manual_seed(config.seed)  # dropout masks: reproducible per seed
+        if on_epoch is not None:
+            on_epoch(0, model)
         for epoch in range(config.epochs):
             model.train()
             batches = epoch_batches(len(labels), config.batch_size, order, device)
@@ -221,29 +235,39 @@ def train(model: nn.Module, data: Dataset, config: TrainConfig) -> TrainResult:
                 losses[i] = loss.detach()
                 correct += (logits.detach().argmax(1) == y).sum()
                 step += 1
-                if (i + 1) % CHECK_EVERY == 0 or i + 1 == len(batches):
+                last = i + 1 == len(batches) or step == config.max_steps
+                if (i + 1) % CHECK_EVERY == 0 or last:
                     bad = torch.nonzero(~torch.isfinite(losses[: i + 1]))
                     if bad.numel():
                         diverged_at = step - (i + 1) + int(bad[0, 0]) + 1
                         break
+                if last:
+                    break
             _sync(device)
             seconds = time.perf_counter() - start
             if diverged_at is not None:
                 break
             if scheduler is not None:
                 scheduler.step()
-            n = len(labels)
-            sizes = torch.tensor([len(b) for b in batches], dtype=torch.float32, device=device)
+            done = batches[: i + 1]
+            n = sum(len(b) for b in done)
+            sizes = torch.tensor([len(b) for b in done], dtype=torch.float32, device=device)
+            losses = losses[: i + 1]
             record = EpochRecord(
                 epoch=epoch + 1,
                 train_loss=float((losses * sizes).sum() / n),
                 train_accuracy=100.0 * float(correct) / n,
                 seconds=seconds,
             )
-            if config.evaluation == "epoch" or (config.evaluation == "final" and epoch + 1 == config.epochs):
+            final = epoch + 1 == config.epochs or step == config.max_steps
+            if config.evaluation == "epoch" or (config.evaluation == "final" and final):
                 ev = evaluate(model, data, "test", mode)
                 record = dataclasses.replace(record, test_loss=ev.loss, test_accuracy=ev.accuracy)
             records.append(record)
+            if on_epoch is not None:
+                on_epoch(epoch + 1, model)
+            if step == config.max_steps:
+                break
 
     return TrainResult(
         config=config,

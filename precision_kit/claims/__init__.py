@@ -1,0 +1,9 @@
+"""The claims ledger in code: every claim of CLAIMS.md, keyed by ID, with its judge.
+
+Importing this package registers every claim (one module per source document).
+"""
+
+from . import chasing_99, depth_precision, parameter_precision, training_dynamics  # noqa: F401  (register)
+from .base import PROFILES, REGISTRY, Claim, ClaimResult, Context, NotInProfile, claim, run_claim
+
+__all__ = ["PROFILES", "REGISTRY", "Claim", "ClaimResult", "Context", "NotInProfile", "claim", "run_claim"]

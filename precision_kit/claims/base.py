@@ -1,0 +1,141 @@
+"""The ledger's building blocks: a `Claim` (ID, source, statement, test, judge function),
+the `Context` a judge runs in, and the `ClaimResult` it returns.
+
+A judge is a plain function `judge(ctx, **params) -> ClaimResult` registered with
+`@claim(...)`. It trains through `experiment.run_arm` (cached), measures, and judges with
+`stats`; it never asserts. Benchmark cases call `run_claim` and nothing lower.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from ..errors import PrecisionKitError
+from ..verdicts import Verdict
+
+PROFILES = ("quick", "paper")
+
+
+class NotInProfile(PrecisionKitError):
+    """This case is not part of the chosen profile (e.g. depth 6 in quick): a skip."""
+
+
+@dataclass(frozen=True)
+class Context:
+    """Where and at what budget a claim is judged."""
+
+    device: str = "cpu"
+    profile: str = "quick"
+    root: str | None = None  # data root; None = library resolution
+
+    def __post_init__(self) -> None:
+        if self.profile not in PROFILES:
+            raise ValueError(f"profile={self.profile!r} is not supported; expected one of {', '.join(PROFILES)}")
+
+    def pick(self, quick, paper):
+        """The quick or the paper value of a budget figure."""
+        return quick if self.profile == "quick" else paper
+
+    def require(self, value, quick_values, what: str) -> None:
+        """Skip (NotInProfile) a parameter value that the quick profile leaves out."""
+        if self.profile == "quick" and value not in quick_values:
+            raise NotInProfile(
+                f"{what}={value!r} is judged in the paper profile only (quick runs {list(quick_values)}); "
+                "run with --pk-profile paper"
+            )
+
+
+@dataclass
+class ClaimResult:
+    """One judged case of a claim: verdict, the formatted line and every measured figure."""
+
+    claim_id: str
+    case: str  # readable parameters, e.g. "depth=8"
+    verdict: Verdict
+    line: str  # "Δ=−0.04 pt, 90% CI [−0.11, +0.03], 5 paired seeds, margin ±0.2 → HOLDS"
+    figures: dict[str, Any] = field(default_factory=dict)  # JSON-safe measured figures
+    note: str = ""  # what a reader should know (e.g. "measured drop far smaller than claimed")
+    timed: Callable[[], Any] | None = field(default=None, repr=False)  # what the benchmark times
+    harness_broken: str | None = None  # set when a control pair fails
+
+    def to_dict(self) -> dict[str, Any]:
+        claim = REGISTRY.get(self.claim_id)
+        return {
+            "claim": self.claim_id,
+            "source": claim.source if claim else None,
+            "statement": claim.statement if claim else None,
+            "case": self.case,
+            "verdict": str(self.verdict),
+            "line": self.line,
+            "note": self.note,
+            "harness_broken": self.harness_broken,
+            "figures": json_safe(self.figures),
+        }
+
+
+@dataclass(frozen=True)
+class Claim:
+    id: str
+    source: str  # seed file name
+    section: str
+    statement: str  # the claim in a few words
+    test: str  # how it is judged
+    judge: Callable[..., ClaimResult] = field(repr=False)
+
+
+REGISTRY: dict[str, Claim] = {}
+
+
+def claim(id: str, source: str, section: str, statement: str, test: str):
+    """Register the decorated judge function as the claim `id`."""
+
+    def register(judge: Callable[..., ClaimResult]) -> Callable[..., ClaimResult]:
+        if id in REGISTRY:
+            raise ValueError(f"claim {id} is registered twice")
+        REGISTRY[id] = Claim(id, source, section, statement, test, judge)
+        return judge
+
+    return register
+
+
+def run_claim(claim_id: str, ctx: Context, **params) -> ClaimResult:
+    """Judge one case of `claim_id` in `ctx` with the case's parameters."""
+    try:
+        entry = REGISTRY[claim_id]
+    except KeyError:
+        raise ValueError(f"unknown claim {claim_id!r}; known: {', '.join(sorted(REGISTRY))}") from None
+    return entry.judge(ctx, **params)
+
+
+def paired_accuracies(a_runs, b_runs) -> tuple[list[float], list[float], str]:
+    """Accuracies of two arms' runs paired by seed, leaving out every seed where either
+    arm diverged (a diverged model has no accuracy); the note says which seeds left."""
+    acc_a, acc_b, dropped = [], [], []
+    for ra, rb in zip(a_runs, b_runs, strict=True):
+        if ra.seed != rb.seed:
+            raise ValueError(f"runs are not paired: seed {ra.seed} against seed {rb.seed}")
+        if ra.diverged or rb.diverged:
+            dropped.append(f"seed {ra.seed}: {ra.status if ra.diverged else rb.status}")
+            continue
+        acc_a.append(ra.accuracy)
+        acc_b.append(rb.accuracy)
+    note = f"{len(dropped)} seed(s) diverged and left out ({'; '.join(dropped)})" if dropped else ""
+    return acc_a, acc_b, note
+
+
+def json_safe(value: Any) -> Any:
+    """Figures as strict JSON: tensors to lists, non-finite floats to None."""
+    if hasattr(value, "tolist"):
+        value = value.tolist()
+    if isinstance(value, dict):
+        return {str(k): json_safe(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [json_safe(v) for v in value]
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if hasattr(value, "to_dict"):
+        return json_safe(value.to_dict())
+    return value

@@ -1,0 +1,1 @@
+"""Placeholder: claims of this source are being written."""

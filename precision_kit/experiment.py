@@ -1,0 +1,218 @@
+"""The orchestrator: an `Arm` (model spec + training config + data options) and a seed in,
+a cached `Trained` record out. Claims and benchmark cases call this, nothing lower.
+
+A `Trained` keeps what every later stage needs without retraining: the state dict, the
+curves, the per-image correctness on the test split (for paired statistics) and the
+epoch times. Arms of one seed share initial weights (built from the seed in float32 on
+CPU) and data order (the seed's own data generator), whatever their precision or device.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+from dataclasses import dataclass, field
+from functools import lru_cache
+from typing import Any
+
+import torch
+from torch import nn
+
+from . import cache
+from .data import Dataset, load_dataset
+from .devices import resolve_device
+from .errors import PrecisionKitError
+from .evaluate import EvalResult, evaluate
+from .models import cnn, mlp
+from .precision import get_precision
+from .train import EpochRecord, TrainConfig, train
+
+MODEL_KINDS = ("mlp", "cnn")
+
+
+@dataclass(frozen=True)
+class ModelSpec:
+    """What to build: `mlp(depth, width, activation, init)` or `cnn(dropout, init)`."""
+
+    kind: str = "mlp"
+    depth: int = 2
+    width: int | tuple[int, ...] = 128
+    activation: str = "relu"
+    init: str = "xavier_uniform"
+    dropout: float = 0.5
+
+    def __post_init__(self) -> None:
+        if self.kind not in MODEL_KINDS:
+            raise ValueError(f"kind={self.kind!r} is not supported; expected one of {', '.join(MODEL_KINDS)}")
+        self.build(0)  # validates the remaining fields with the builders' own messages
+
+    def build(self, seed: int) -> nn.Module:
+        if self.kind == "cnn":
+            return cnn(self.dropout, init=self.init, seed=seed)
+        return mlp(self.depth, self.width, self.activation, self.init, seed=seed)
+
+    @property
+    def label(self) -> str:
+        if self.kind == "cnn":
+            return f"cnn(dropout={self.dropout})"
+        widths = self.width if isinstance(self.width, tuple) else (self.width,) * self.depth
+        act = "" if self.activation == "relu" else f" {self.activation}"
+        return "mlp 784-" + "-".join(map(str, widths)) + "-10" + act
+
+
+@dataclass(frozen=True)
+class Arm:
+    """One experimental condition. The seed and device are given when it is run."""
+
+    model: ModelSpec
+    config: TrainConfig
+    normalize: str = "unit"
+    dataset: str = "mnist"
+
+    def replace(self, **changes) -> "Arm":
+        return dataclasses.replace(self, **changes)
+
+    def with_config(self, **changes) -> "Arm":
+        return dataclasses.replace(self, config=self.config.replace(**changes))
+
+    def describe(self, seed: int, device: torch.device) -> dict[str, Any]:
+        config = dataclasses.asdict(self.config.replace(seed=seed, device=device.type))
+        return {
+            "model": dataclasses.asdict(self.model),
+            "config": config,
+            "normalize": self.normalize,
+            "dataset": self.dataset,
+        }
+
+
+@dataclass(frozen=True)
+class Trained:
+    """A trained arm of one seed, as stored in the cache."""
+
+    arm: Arm
+    seed: int
+    device: str
+    epochs: tuple[EpochRecord, ...]
+    steps: int
+    skipped_steps: int
+    peak_memory_bytes: int | None
+    diverged_at_step: int | None
+    correct: torch.Tensor | None = field(repr=False)  # bool (10000,) on the test split
+    state_dict: dict[str, torch.Tensor] = field(repr=False)
+    extras: dict[str, Any] = field(default_factory=dict, repr=False)
+    from_cache: bool = False
+
+    @property
+    def diverged(self) -> bool:
+        return self.diverged_at_step is not None
+
+    @property
+    def status(self) -> str:
+        return f"DIVERGED at step {self.diverged_at_step}" if self.diverged else "OK"
+
+    @property
+    def accuracy(self) -> float:
+        """Final test accuracy in percent; a diverged run has none."""
+        if self.diverged or self.correct is None:
+            raise PrecisionKitError(
+                f"{self.arm.model.label} seed {self.seed} {self.status}: a diverged model has no accuracy"
+            )
+        return 100.0 * int(self.correct.sum()) / self.correct.numel()
+
+    def model(self, device: str | torch.device = "cpu") -> nn.Module:
+        """The trained model rebuilt from the state dict, in its training dtype, on `device`."""
+        model = self.arm.model.build(self.seed)
+        dtype = get_precision(self.arm.config.precision).param_dtype
+        model.to(dtype=dtype)
+        model.load_state_dict(self.state_dict)
+        return model.to(resolve_device(device)).eval()
+
+
+@lru_cache(maxsize=8)
+def _dataset(name: str, normalize: str, device: str, root: str | None) -> Dataset:
+    return load_dataset(name, root=root, device=device, normalize=normalize)
+
+
+def dataset(arm: Arm, device: str | torch.device = "cpu", root: str | None = None) -> Dataset:
+    """The arm's dataset on `device`, loaded once per process."""
+    dev = resolve_device(device)
+    return _dataset(arm.dataset, arm.normalize, str(dev), root or os.environ.get("PRECISION_KIT_DATA"))
+
+
+def run_arm(
+    arm: Arm,
+    seed: int,
+    device: str | torch.device = "cpu",
+    root: str | None = None,
+    use_cache: bool = True,
+    recorder=None,
+) -> Trained:
+    """Train `arm` with `seed` on `device`, or load it from the cache.
+
+    `recorder`, if given, is an object with `key` (a short string that enters the cache
+    key), `on_epoch(epoch, model)` and `result() -> dict`; its result is stored in
+    `Trained.extras` (e.g. per-epoch weight histograms for claim TD-4).
+    """
+    dev = resolve_device(device)
+    description = arm.describe(seed, dev)
+    if recorder is not None:
+        description["recorder"] = recorder.key
+    key = cache.cache_key(description)
+    if use_cache:
+        payload = cache.load(key)
+        if payload is not None:
+            return Trained(**payload, from_cache=True)
+
+    data = dataset(arm, dev, root)
+    config = arm.config.replace(seed=seed, device=str(dev))
+    if config.evaluation == "none":
+        config = config.replace(evaluation="final")
+    result = train(arm.model.build(seed), data, config, on_epoch=recorder.on_epoch if recorder else None)
+    correct = None
+    if not result.diverged:
+        correct = evaluate(result.model, data, "test", config.precision).correct
+    payload = dict(
+        arm=arm,
+        seed=seed,
+        device=dev.type,
+        epochs=result.epochs,
+        steps=result.steps,
+        skipped_steps=result.skipped_steps,
+        peak_memory_bytes=result.peak_memory_bytes,
+        diverged_at_step=result.diverged_at_step,
+        correct=correct,
+        state_dict={k: v.detach().cpu() for k, v in result.model.state_dict().items()},
+        extras=recorder.result() if recorder else {},
+    )
+    if use_cache:
+        cache.save(key, payload)
+    return Trained(**payload)
+
+
+def run_seeds(arm: Arm, seeds, device="cpu", root: str | None = None, **kwargs) -> list[Trained]:
+    """`run_arm` for each seed, in order."""
+    return [run_arm(arm, s, device, root, **kwargs) for s in seeds]
+
+
+def reevaluate(trained: Trained, device="cpu", root: str | None = None) -> EvalResult:
+    """Evaluate a (cached) trained model again from its state dict: the harness control.
+
+    The result's per-image correctness must equal the stored one exactly (same model,
+    same data, same kernels); `check_control` raises if not.
+    """
+    model = trained.model(device)
+    return evaluate(model, dataset(trained.arm, device, root), "test", trained.arm.config.precision)
+
+
+def check_control(trained: Trained, device="cpu", root: str | None = None) -> int:
+    """Raise if re-evaluating the same model disagrees with the stored correctness; return
+    the number of images that flipped (0 when the harness is sound)."""
+    again = reevaluate(trained, device, root)
+    flips = int((again.correct != trained.correct).sum())
+    if flips:
+        raise PrecisionKitError(
+            f"HARNESS BROKEN: the same model ({trained.arm.model.label}, seed {trained.seed}) evaluated "
+            f"twice disagrees on {flips} test images; expected 0. Clear the cache ({cache.cache_dir()}) "
+            "and check for nondeterministic kernels."
+        )
+    return flips

@@ -1,0 +1,65 @@
+"""The claims ledger of a run: one row per judged case, printed as a table and written as
+`claims.json` and `claims.md` (atomically) next to the saved benchmark results."""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from tabulate import tabulate
+
+COLUMNS = ("claim", "source", "claim in a few words", "case", "device", "measured", "verdict")
+
+
+def row(result: dict[str, Any], device: str, profile: str) -> dict[str, Any]:
+    """A ledger row from `ClaimResult.to_dict()` plus where it ran."""
+    return {**result, "device": device, "profile": profile}
+
+
+def table(rows: list[dict[str, Any]], fmt: str = "simple") -> str:
+    body = [
+        (
+            r["claim"],
+            (r.get("source") or "")[:3],
+            r.get("statement") or "",
+            r.get("case") or "",
+            r["device"],
+            r["line"] + (f" — {r['note']}" if r.get("note") else ""),
+            r["verdict"],
+        )
+        for r in sorted(rows, key=lambda r: (r["claim"], r["device"], r.get("case") or ""))
+    ]
+    return tabulate(body, headers=COLUMNS, tablefmt=fmt, maxcolwidths=[None, None, 34, 20, None, 70, None])
+
+
+def summary(rows: list[dict[str, Any]]) -> str:
+    counts: dict[str, int] = {}
+    for r in rows:
+        counts[r["verdict"]] = counts.get(r["verdict"], 0) + 1
+    return ", ".join(f"{counts[v]} {v}" for v in ("HOLDS", "FAILS", "INCONCLUSIVE") if v in counts)
+
+
+def write(rows: list[dict[str, Any]], folder: Path, machine: dict[str, Any] | None = None) -> tuple[Path, Path]:
+    """Write claims.json and claims.md into `folder`, each through a temp file and a rename."""
+    folder.mkdir(parents=True, exist_ok=True)
+    doc = {"schema": "precision_kit.ledger/1", "machine": machine or {}, "rows": rows}
+    md = "# Claims ledger\n\n" + summary(rows) + "\n\n" + table(rows, "github") + "\n"
+    return (
+        _atomic_write(folder / "claims.json", json.dumps(doc, indent=1, allow_nan=False)),
+        _atomic_write(folder / "claims.md", md),
+    )
+
+
+def _atomic_write(path: Path, text: str) -> Path:
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            fh.write(text)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return path
