@@ -8,7 +8,6 @@ through the model cache), times what the claim is about, stores every figure in
 from __future__ import annotations
 
 import pytest
-
 from _cases import DEVICES
 
 
@@ -21,3 +20,47 @@ def test_BI_1_amp_vs_fp32(judge, device, depth, precision):
     amp-bf16 is reported as its own arm (CPU autocast's fast dtype). Timed: inference of
     the amp model on the 10,000 test images under its autocast."""
     judge("BI-1", device, depth=depth, precision=precision)
+
+
+@pytest.mark.parametrize("backend", ["torch.ao", "torchao-dynamic", "torchao-weight-only"])
+@pytest.mark.parametrize("depth", [2, 4, 6, 8, 10], ids=lambda d: f"depth{d}")
+@pytest.mark.parametrize("device", DEVICES)
+def test_BI_2_int8_size(judge, device, depth, backend):
+    """BI-2: INT8 dynamic quantization shrinks the saved model by 70–75%. Exact serialized
+    state_dict bytes (n = 1: sizes do not depend on the seed); holds if reduction ≥ 70%.
+    Quantization is a CPU operation on either device's trained model. Timed: quantize_int8."""
+    judge("BI-2", device, depth=depth, backend=backend)
+
+
+@pytest.mark.parametrize("backend", ["torch.ao", "torchao-dynamic"])
+@pytest.mark.parametrize("depth", [2, 4, 6, 8, 10], ids=lambda d: f"depth{d}")
+@pytest.mark.parametrize("device", DEVICES)
+def test_BI_3_int8_accuracy_cost(judge, device, depth, backend):
+    """BI-3: INT8 costs about 0.5–1.2 pt of accuracy. Same trained model per seed, exact
+    McNemar per seed; n = 5 seeds (quick); holds if the one-sided 95% upper bound of the
+    mean drop ≤ 1.2 pt. Timed: int8 inference on the 10,000 test images."""
+    judge("BI-3", device, depth=depth, backend=backend)
+
+
+@pytest.mark.parametrize("depth", [8, 10], ids=lambda d: f"depth{d}")
+@pytest.mark.parametrize("device", DEVICES)
+def test_BI_4_depth_diminishing_returns(judge, device, depth):
+    """BI-4: 8–10 layers are no better than 2–4. Per seed Δ = acc(d) − best of (2, 4);
+    n = 5 seeds (quick); holds if the one-sided 95% upper bound ≤ 0.2 pt. Reports seeds
+    that collapse to chance. Timed: inference of the deep model."""
+    judge("BI-4", device, depth=depth)
+
+
+@pytest.mark.parametrize("device", DEVICES)
+def test_BI_5_amp_speed(judge, device):
+    """BI-5: mixed precision benefits from hardware acceleration. Alternating rounds in one
+    run (5 quick, 10 paper) of fp32 and amp-fp16 training steps; holds if amp is faster
+    with 95% one-sided confidence. Expected: holds on CUDA, fails on CPU. Timed: the amp steps."""
+    judge("BI-5", device, rounds=2)
+
+
+@pytest.mark.parametrize("device", DEVICES)
+def test_CTRL_1_same_model_twice(judge, device):
+    """Control: the same cached model evaluated twice flips no test image (n = 5 seeds ×
+    10,000 images). A failure reports the harness as broken. Timed: one re-evaluation."""
+    judge("CTRL-1", device)

@@ -10,6 +10,7 @@ CPU) and data order (the seed's own data generator), whatever their precision or
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 import os
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -146,24 +147,28 @@ def run_arm(
     root: str | None = None,
     use_cache: bool = True,
     recorder=None,
+    data: Dataset | None = None,
 ) -> Trained:
     """Train `arm` with `seed` on `device`, or load it from the cache.
 
     `recorder`, if given, is an object with `key` (a short string that enters the cache
     key), `on_epoch(epoch, model)` and `result() -> dict`; its result is stored in
-    `Trained.extras` (e.g. per-epoch weight histograms for claim TD-4).
+    `Trained.extras` (e.g. per-epoch weight histograms for claim TD-4). `data` replaces the
+    arm's dataset (e.g. a k-fold split); its fingerprint then enters the cache key.
     """
     dev = resolve_device(device)
     description = arm.describe(seed, dev)
     if recorder is not None:
         description["recorder"] = recorder.key
+    if data is not None:
+        description["data"] = fingerprint(data)
     key = cache.cache_key(description)
     if use_cache:
         payload = cache.load(key)
         if payload is not None:
             return Trained(**payload, from_cache=True)
 
-    data = dataset(arm, dev, root)
+    data = dataset(arm, dev, root) if data is None else data.to(dev)
     config = arm.config.replace(seed=seed, device=str(dev))
     if config.evaluation == "none":
         config = config.replace(evaluation="final")
@@ -189,25 +194,35 @@ def run_arm(
     return Trained(**payload)
 
 
+def fingerprint(data: Dataset) -> str:
+    """A content hash of a dataset's labels and image statistics (for cache keys)."""
+    digest = hashlib.sha256(data.name.encode() + data.normalize.encode())
+    for split in (data.train, data.test):
+        digest.update(split.labels.cpu().numpy().tobytes())
+        digest.update(split.images.double().sum(dim=(1, 2, 3)).cpu().numpy().tobytes())
+    return digest.hexdigest()[:16]
+
+
 def run_seeds(arm: Arm, seeds, device="cpu", root: str | None = None, **kwargs) -> list[Trained]:
     """`run_arm` for each seed, in order."""
     return [run_arm(arm, s, device, root, **kwargs) for s in seeds]
 
 
-def reevaluate(trained: Trained, device="cpu", root: str | None = None) -> EvalResult:
+def reevaluate(trained: Trained, device="cpu", root: str | None = None, data: Dataset | None = None) -> EvalResult:
     """Evaluate a (cached) trained model again from its state dict: the harness control.
 
     The result's per-image correctness must equal the stored one exactly (same model,
     same data, same kernels); `check_control` raises if not.
     """
     model = trained.model(device)
-    return evaluate(model, dataset(trained.arm, device, root), "test", trained.arm.config.precision)
+    data = dataset(trained.arm, device, root) if data is None else data
+    return evaluate(model, data, "test", trained.arm.config.precision)
 
 
-def check_control(trained: Trained, device="cpu", root: str | None = None) -> int:
+def check_control(trained: Trained, device="cpu", root: str | None = None, data: Dataset | None = None) -> int:
     """Raise if re-evaluating the same model disagrees with the stored correctness; return
     the number of images that flipped (0 when the harness is sound)."""
-    again = reevaluate(trained, device, root)
+    again = reevaluate(trained, device, root, data)
     flips = int((again.correct != trained.correct).sum())
     if flips:
         raise PrecisionKitError(

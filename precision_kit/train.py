@@ -95,7 +95,7 @@ class TrainConfig:
         if not isinstance(self.device, str):
             raise ValueError(f"device must be a string such as 'cpu' or 'cuda'; found {self.device!r}")
 
-    def replace(self, **changes) -> "TrainConfig":
+    def replace(self, **changes) -> TrainConfig:
         return dataclasses.replace(self, **changes)
 
 
@@ -318,4 +318,4 @@ def _sync(device: torch.device) -> None:
         torch.cuda.synchronize(device)
 
 
-__all__ = ["TrainConfig", "TrainResult", "EpochRecord", "train", "OPTIMIZERS", "CLIPS", "PRECISIONS"]
+__all__ = ["CLIPS", "OPTIMIZERS", "PRECISIONS", "EpochRecord", "TrainConfig", "TrainResult", "train"]

@@ -6,13 +6,13 @@ import dataclasses
 
 import pytest
 import torch
+from synthetic import synthetic_dataset
 
 from precision_kit.data import Dataset, Split
 from precision_kit.errors import PrecisionKitError, UnsupportedError
 from precision_kit.evaluate import evaluate
 from precision_kit.models import cnn, mlp
 from precision_kit.train import TrainConfig, data_generator, train
-from synthetic import synthetic_dataset
 
 
 @pytest.fixture(scope="module")
@@ -101,7 +101,7 @@ def test_divergence_is_caught_at_the_exact_step(data):
     assert result.status == f"DIVERGED at step {expected_step}"
     assert result.epochs == ()  # no epoch finished, so no accuracy was recorded
     with pytest.raises(PrecisionKitError, match="diverged model has no accuracy"):
-        result.test_accuracy
+        _ = result.test_accuracy
 
 
 def test_exploding_learning_rate_diverges(data):

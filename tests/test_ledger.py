@@ -1,0 +1,45 @@
+"""The ledger table and files: every row shown, written atomically as strict JSON."""
+
+from __future__ import annotations
+
+import json
+
+from precision_kit import ledger
+from precision_kit.claims import REGISTRY, ClaimResult
+from precision_kit.claims.base import json_safe
+from precision_kit.verdicts import Verdict
+
+ROWS = [
+    {"claim": "BI-1", "source": "000_x", "statement": "amp", "case": "depth=2", "device": "cpu",
+     "line": "Δ=+0.04 pt, 90% CI [−0.01, +0.09], 5 paired seeds, margin ±0.2 → HOLDS", "verdict": "HOLDS",
+     "note": ""},
+    {"claim": "SZ-2", "source": "001_x", "statement": "times", "case": "fp16", "device": "cpu",
+     "line": "ratio 9.1×", "verdict": "FAILS", "note": "no fp16 units"},
+]
+
+
+def test_table_lists_every_row_with_its_verdict():
+    text = ledger.table(ROWS)
+    assert "BI-1" in text and "SZ-2" in text and "FAILS" in text and "no fp16 units" in text
+    assert ledger.summary(ROWS) == "1 HOLDS, 1 FAILS"
+
+
+def test_write_is_strict_json_and_markdown(tmp_path):
+    json_path, md_path = ledger.write(ROWS, tmp_path / "out", {"cpu": "test"})
+    doc = json.loads(json_path.read_text())
+    assert doc["rows"] == ROWS and doc["machine"] == {"cpu": "test"}
+    assert "| BI-1" in md_path.read_text()
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["claims.json", "claims.md"]
+
+
+def test_results_are_json_safe():
+    result = ClaimResult("BI-1", "depth=2", Verdict.HOLDS, "line", figures={"x": float("inf"), "y": (1, 2.5)})
+    data = result.to_dict()
+    json.dumps(data, allow_nan=False)
+    assert data["figures"] == {"x": None, "y": [1, 2.5]} and data["source"] == REGISTRY["BI-1"].source
+    assert json_safe({"a": float("nan")}) == {"a": None}
+
+
+def test_every_claim_of_the_ledger_is_registered():
+    ids = {f"BI-{i}" for i in range(1, 6)}
+    assert ids <= set(REGISTRY)
