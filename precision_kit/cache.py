@@ -2,8 +2,9 @@
 
 Claims that share a trained model (BI-1..BI-4, SZ-1/3/5/6 …) train it once; a re-run
 loads it; an interrupted run resumes from the arms already written. The key hashes the
-full configuration, the seed, the device type, the torch version and a hash of the source
-files that decide a trained model, so a code change invalidates the entries it affects.
+full configuration, the seed, the device type, the torch version, the CPU thread count and
+a hash of the source files that decide a trained model, so a code change invalidates the
+entries it affects.
 Location: `$PRECISION_KIT_CACHE`, else `~/.cache/precision_kit/models`.
 """
 
@@ -42,8 +43,11 @@ def code_version() -> str:
 
 
 def cache_key(description: dict[str, Any]) -> str:
-    """A stable key for a JSON-describable configuration (plus the code version)."""
-    text = json.dumps({"code": code_version(), **description}, sort_keys=True, default=str)
+    """A stable key for a JSON-describable configuration, the code version and the CPU
+    thread count (a float reduction split over another number of threads rounds
+    differently, so a model trained with 1 thread is not the one trained with 2)."""
+    context = {"code": code_version(), "threads": torch.get_num_threads()}
+    text = json.dumps({**context, **description}, sort_keys=True, default=str)
     return hashlib.sha256(text.encode()).hexdigest()[:32]
 
 

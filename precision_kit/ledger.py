@@ -63,3 +63,21 @@ def _atomic_write(path: Path, text: str) -> Path:
         Path(tmp).unlink(missing_ok=True)
         raise
     return path
+
+
+def expected_verdicts(rows: list[dict[str, Any]], existing: dict | None = None) -> dict:
+    """Merge a run's verdicts into an expected-verdicts mapping
+    {profile: {device: {"ID[case]": verdict}}}; the benchmark's judge fixture gates on it."""
+    out = json.loads(json.dumps(existing or {}))
+    for r in rows:
+        out.setdefault(r["profile"], {}).setdefault(r["device"], {})[f"{r['claim']}[{r['case']}]"] = r["verdict"]
+    for devices in out.values():
+        for device, cases in devices.items():
+            devices[device] = dict(sorted(cases.items()))
+    return out
+
+
+def write_json(path: Path, data: Any) -> Path:
+    """Write `data` as indented strict JSON, atomically."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    return _atomic_write(path, json.dumps(data, indent=1, allow_nan=False) + "\n")

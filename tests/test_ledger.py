@@ -43,3 +43,27 @@ def test_results_are_json_safe():
 def test_every_claim_of_the_ledger_is_registered():
     ids = {f"BI-{i}" for i in range(1, 6)}
     assert ids <= set(REGISTRY)
+
+
+def test_expected_verdicts_merge_and_cli(tmp_path):
+    from precision_kit.cli import main
+
+    rows = [dict(r, profile="quick") for r in ROWS]
+    json_path, _ = ledger.write(rows, tmp_path)
+    out = tmp_path / "expected.json"
+    out.write_text(json.dumps({"paper": {"cuda": {"BI-1[depth=2]": "HOLDS"}}}))
+    assert main(["expect", str(json_path), "--out", str(out)]) == 0
+    assert json.loads(out.read_text()) == {
+        "paper": {"cuda": {"BI-1[depth=2]": "HOLDS"}},
+        "quick": {"cpu": {"BI-1[depth=2]": "HOLDS", "SZ-2[fp16]": "FAILS"}},
+    }
+
+
+def test_cli_rejects_a_file_that_is_not_a_ledger(tmp_path, capsys):
+    from precision_kit.cli import main
+
+    bad = tmp_path / "bad.json"
+    bad.write_text('{"schema": "other"}')
+    assert main(["expect", str(bad), "--out", str(tmp_path / "e.json")]) == 2
+    assert "expected schema 'precision_kit.ledger/1'" in capsys.readouterr().err
+    assert not (tmp_path / "e.json").exists()
