@@ -129,12 +129,27 @@ def cast_model(model: torch.nn.Module, precision: str | Precision, device: torch
 
 
 def configure_cpu() -> None:
-    """Process-wide CPU settings every precision_kit run needs.
-
-    Denormals are flushed to zero: without it small float32 weights late in training fall
-    into the subnormal range and a wide MLP's epoch slows 5–11×.
-    """
+    """Flush denormals to zero for the rest of the process (the benchmark session does
+    this once): without it small float32 values late in training fall into the subnormal
+    range and a wide MLP's epoch slows 5–11×. Library calls use `flush_denormals()`."""
     torch.set_flush_denormal(True)
+
+
+def _denormals_flushed() -> bool:
+    # With flush-to-zero on, a subnormal float32 times 1 comes out as 0.
+    return torch.tensor(1e-40, dtype=torch.float32).mul(1.0).item() == 0.0
+
+
+@contextlib.contextmanager
+def flush_denormals() -> Iterator[None]:
+    """Flush denormals to zero for the duration, then restore the previous setting (other
+    code in the process — numpy, hypothesis — may rely on IEEE subnormals)."""
+    before = _denormals_flushed()
+    torch.set_flush_denormal(True)
+    try:
+        yield
+    finally:
+        torch.set_flush_denormal(before)
 
 
 def cast_for_inference(model: torch.nn.Module, precision: str) -> torch.nn.Module:

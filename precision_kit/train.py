@@ -28,7 +28,7 @@ from .precision import (
     autocast,
     cast_model,
     check_supported,
-    configure_cpu,
+    flush_denormals,
     get_precision,
     grad_scaler,
     matmul_mode,
@@ -190,8 +190,6 @@ def train(
     """
     device = resolve_device(config.device)
     mode = check_supported(config.precision, device)
-    if device.type == "cpu":
-        configure_cpu()
     if data.device != device:
         data = data.to(device)
     cast_model(model, mode, device)
@@ -211,7 +209,8 @@ def train(
     skipped = torch.zeros((), dtype=torch.int64, device=device)
     step = 0
     diverged_at: int | None = None
-    with matmul_mode(mode, device), torch.random.fork_rng(devices=[device] if device.type == "cuda" else []):
+    rng = torch.random.fork_rng(devices=[device] if device.type == "cuda" else [])
+    with flush_denormals(), matmul_mode(mode, device), rng:
         torch.manual_seed(config.seed)  # dropout masks: reproducible per seed
         if on_epoch is not None:
             on_epoch(0, model)

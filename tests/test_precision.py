@@ -87,3 +87,12 @@ def test_cast_for_inference_copies_and_casts(name):
 def test_cast_for_inference_rejects_training_modes():
     with pytest.raises(ValueError, match="amp-fp16.*expected one of fp64, fp32, fp16, bf16"):
         cast_for_inference(mlp(1, 4), "amp-fp16")
+
+
+def test_flush_denormals_restores_the_previous_setting():
+    from precision_kit.precision import _denormals_flushed, flush_denormals
+
+    torch.set_flush_denormal(False)
+    with flush_denormals():
+        assert _denormals_flushed()
+    assert not _denormals_flushed()  # hypothesis and numpy get IEEE subnormals back
