@@ -119,6 +119,8 @@ def _results_folder(config) -> Path:
 
 
 def _machine(config) -> dict:
+    """pytest-benchmark's machine info, with precision_kit's additions (torch, threads…)."""
     session = getattr(config, "_benchmarksession", None)
-    info = getattr(session, "machine_info", None)
-    return info if isinstance(info, dict) else {}
+    if session is None or not hasattr(session, "get_machine_info"):
+        return {}
+    return session.get_machine_info()

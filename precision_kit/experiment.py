@@ -70,10 +70,10 @@ class Arm:
     normalize: str = "unit"
     dataset: str = "mnist"
 
-    def replace(self, **changes) -> "Arm":
+    def replace(self, **changes) -> Arm:
         return dataclasses.replace(self, **changes)
 
-    def with_config(self, **changes) -> "Arm":
+    def with_config(self, **changes) -> Arm:
         return dataclasses.replace(self, config=self.config.replace(**changes))
 
     def describe(self, seed: int, device: torch.device) -> dict[str, Any]:

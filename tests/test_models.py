@@ -17,8 +17,8 @@ def _weights(model):
                                    lambda s: mlp(2, 50, init="default", seed=s)])
 def test_same_seed_same_weights_other_seed_other_weights(build):
     a, b, c = _weights(build(7)), _weights(build(7)), _weights(build(8))
-    assert all(torch.equal(x, y) for x, y in zip(a, b))
-    assert all(not torch.equal(x, z) for x, z in zip(a, c) if x.numel() > 1 and x.abs().sum() > 0)
+    assert all(torch.equal(x, y) for x, y in zip(a, b, strict=False))
+    assert all(not torch.equal(x, z) for x, z in zip(a, c, strict=False) if x.numel() > 1 and x.abs().sum() > 0)
 
 
 def test_building_a_model_leaves_the_global_rng_alone():
@@ -72,6 +72,6 @@ def test_cnn_shape_dropout_and_penultimate():
     assert model(torch.rand(3, 1, 28, 28)).shape == (3, 10)
     assert penultimate(model)(torch.rand(3, 1, 28, 28)).shape == (3, 128)
     assert [m.p for m in model if isinstance(m, nn.Dropout)] == [0.5]
-    assert all(torch.equal(a, b) for a, b in zip(_weights(cnn(0.0, seed=1)), _weights(cnn(0.5, seed=1))))
+    assert all(torch.equal(a, b) for a, b in zip(_weights(cnn(0.0, seed=1)), _weights(cnn(0.5, seed=1)), strict=False))
     with pytest.raises(ValueError, match="dropout must be a probability"):
         cnn(dropout=1.0)

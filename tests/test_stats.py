@@ -470,7 +470,7 @@ def test_property_shifting_deltas_shifts_the_interval(d, k):
 def test_property_swapping_arms_mirrors_everything(pairs):
     """Swapping A and B negates Δ and mirrors the interval; equivalence (symmetric margin)
     keeps its verdict, and superiority's HOLDS and FAILS trade places."""
-    a, b = (np.array(x) for x in zip(*pairs))
+    a, b = (np.array(x) for x in zip(*pairs, strict=False))
     np.testing.assert_array_equal(paired_deltas(b, a), -paired_deltas(a, b))
     fwd, back = equivalence(a, b, margin=0.5), equivalence(b, a, margin=0.5)
     assert back.delta == pytest.approx(-fwd.delta, abs=1e-12)
@@ -496,7 +496,7 @@ def test_property_mcnemar_of_a_model_with_itself(correct):
 @given(st.lists(st.tuples(st.booleans(), st.booleans()), min_size=1, max_size=300))
 def test_property_mcnemar_swap_mirrors(pairs):
     """Swapping the models swaps b and c, keeps p, negates Δ and mirrors Tango's interval."""
-    a, b = (np.array(x) for x in zip(*pairs))
+    a, b = (np.array(x) for x in zip(*pairs, strict=False))
     fwd, back = mcnemar_exact(a, b), mcnemar_exact(b, a)
     assert (back.b, back.c) == (fwd.c, fwd.b)
     assert back.p_value == pytest.approx(fwd.p_value, rel=1e-12)

@@ -240,7 +240,7 @@ def bi5(ctx: Context, depth: int = 2) -> ClaimResult:
             result = train(ModelSpec("mlp", depth=depth).build(0), data, config)
             seconds[p].append(sum(result.epoch_seconds))
             memory[p] = result.peak_memory_bytes
-    log_ratio = [100.0 * math.log(a / b) for a, b in zip(seconds["amp-fp16"], seconds["fp32"])]
+    log_ratio = [100.0 * math.log(a / b) for a, b in zip(seconds["amp-fp16"], seconds["fp32"], strict=False)]
     hi, lo = upper_bound(log_ratio).high, lower_bound(log_ratio).low
     ratio = math.exp(statistics.mean(log_ratio) / 100.0)
     verdict = Verdict.HOLDS if hi < 0 else Verdict.FAILS if lo > 0 else Verdict.INCONCLUSIVE
