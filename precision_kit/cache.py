@@ -13,7 +13,6 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import tempfile
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -21,6 +20,7 @@ from typing import Any
 import torch
 
 from .errors import DataError
+from .files import atomic_writer
 
 ENV_CACHE = "PRECISION_KIT_CACHE"
 # The modules whose code decides what a trained model is.
@@ -67,15 +67,7 @@ def load(key: str) -> dict[str, Any] | None:
 
 def save(key: str, payload: dict[str, Any]) -> Path:
     """Write `payload` for `key` atomically (temp file in the same folder, then rename)."""
-    folder = cache_dir()
-    folder.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=folder, prefix=f".{key}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            torch.save(payload, fh)
-        target = folder / f"{key}.pt"
-        os.replace(tmp, target)
-        return target
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    target = cache_dir() / f"{key}.pt"
+    with atomic_writer(target) as fh:
+        torch.save(payload, fh)
+    return target

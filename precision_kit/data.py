@@ -16,7 +16,6 @@ import hashlib
 import http.client
 import os
 import shutil
-import tempfile
 import urllib.request
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -26,6 +25,7 @@ import torch
 
 from precision_kit.devices import resolve_device
 from precision_kit.errors import DataError, UnsupportedError
+from precision_kit.files import atomic_writer
 from precision_kit.idx import MNIST_SHA256, read_idx_verified
 
 DATASETS = ("mnist", "fashion-mnist")
@@ -190,19 +190,12 @@ def _fetch(url: str, out: BinaryIO, timeout: float = 60.0) -> None:
 
 def _download_file(url: str, dest: Path, md5: str) -> None:
     """Download `url` to `dest` atomically (temp file + rename), checking its MD5."""
-    fd, tmp = tempfile.mkstemp(dir=dest.parent, prefix=f".{dest.name}.", suffix=".part")
-    try:
-        with os.fdopen(fd, "wb") as out:
-            _fetch(url, out)
-            out.flush()
-            os.fsync(out.fileno())
-        found = hashlib.md5(Path(tmp).read_bytes(), usedforsecurity=False).hexdigest()
+    with atomic_writer(dest, "w+b", fsync=True) as out:
+        _fetch(url, out)
+        out.seek(0)
+        found = hashlib.md5(out.read(), usedforsecurity=False).hexdigest()
         if found != md5:
             raise DataError(f"expected MD5 {md5}, found {found}")
-        os.replace(tmp, dest)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 def _mirrors(name: str) -> tuple[list[str], list[tuple[str, str]]]:

@@ -4,12 +4,12 @@
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 from pathlib import Path
 from typing import Any
 
 from tabulate import tabulate
+
+from .files import atomic_write_text
 
 COLUMNS = ("claim", "source", "claim in a few words", "case", "device", "measured", "verdict")
 
@@ -48,21 +48,11 @@ def write(rows: list[dict[str, Any]], folder: Path, machine: dict[str, Any] | No
     doc = {"schema": "precision_kit.ledger/1", "machine": machine or {}, "rows": rows}
     md = "# Claims ledger\n\n" + summary(rows) + "\n\n" + table(rows, "github") + "\n"
     return (
-        _atomic_write(folder / "claims.json", json.dumps(doc, indent=1, allow_nan=False)),
-        _atomic_write(folder / "claims.md", md),
+        atomic_write_text(folder / "claims.json", json.dumps(doc, indent=1, allow_nan=False)),
+        atomic_write_text(folder / "claims.md", md),
     )
 
 
-def _atomic_write(path: Path, text: str) -> Path:
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return path
 
 
 def expected_verdicts(rows: list[dict[str, Any]], existing: dict | None = None) -> dict:
@@ -80,4 +70,4 @@ def expected_verdicts(rows: list[dict[str, Any]], existing: dict | None = None) 
 def write_json(path: Path, data: Any) -> Path:
     """Write `data` as indented strict JSON, atomically."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    return _atomic_write(path, json.dumps(data, indent=1, allow_nan=False) + "\n")
+    return atomic_write_text(path, json.dumps(data, indent=1, allow_nan=False) + "\n")

@@ -21,6 +21,7 @@ from torch import nn
 
 from .data import FILE_NAMES, find_dataset_files
 from .errors import DataError
+from .files import atomic_writer
 
 MNIST_MEAN, MNIST_STD = 0.1307, 0.3081
 
@@ -46,10 +47,8 @@ def torchvision_root(root=None, into: str | os.PathLike | None = None) -> Path:
             continue
         src = files[name]
         opener = gzip.open if src.suffix == ".gz" else open
-        fd, tmp = tempfile.mkstemp(dir=raw, prefix=f".{name}.")
-        with opener(src, "rb") as fin, os.fdopen(fd, "wb") as fout:
+        with opener(src, "rb") as fin, atomic_writer(target) as fout:
             shutil.copyfileobj(fin, fout)
-        os.replace(tmp, target)
     return base
 
 

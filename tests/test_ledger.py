@@ -67,3 +67,17 @@ def test_cli_rejects_a_file_that_is_not_a_ledger(tmp_path, capsys):
     assert main(["expect", str(bad), "--out", str(tmp_path / "e.json")]) == 2
     assert "expected schema 'precision_kit.ledger/1'" in capsys.readouterr().err
     assert not (tmp_path / "e.json").exists()
+
+
+def test_atomic_writer_leaves_nothing_behind_on_failure(tmp_path):
+    import pytest
+
+    from precision_kit.files import atomic_writer
+
+    target = tmp_path / "out.bin"
+    target.write_bytes(b"old")
+    with pytest.raises(RuntimeError, match="rejected"):
+        with atomic_writer(target) as fh:
+            fh.write(b"partial")
+            raise RuntimeError("rejected")
+    assert target.read_bytes() == b"old" and list(tmp_path.iterdir()) == [target]
