@@ -26,7 +26,7 @@ from .errors import PrecisionKitError
 from .evaluate import EvalResult, evaluate
 from .models import cnn, mlp
 from .precision import get_precision
-from .train import EpochRecord, TrainConfig, train
+from .train import EpochRecord, RunStatus, TrainConfig, train
 
 MODEL_KINDS = ("mlp", "cnn")
 
@@ -87,7 +87,7 @@ class Arm:
 
 
 @dataclass(frozen=True)
-class Trained:
+class Trained(RunStatus):
     """A trained arm of one seed, as stored in the cache."""
 
     arm: Arm
@@ -103,13 +103,6 @@ class Trained:
     extras: dict[str, Any] = field(default_factory=dict, repr=False)
     from_cache: bool = False
 
-    @property
-    def diverged(self) -> bool:
-        return self.diverged_at_step is not None
-
-    @property
-    def status(self) -> str:
-        return f"DIVERGED at step {self.diverged_at_step}" if self.diverged else "OK"
 
     @property
     def accuracy(self) -> float:

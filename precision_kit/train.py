@@ -109,15 +109,11 @@ class EpochRecord:
     test_accuracy: float | None = None
 
 
-@dataclass(frozen=True)
-class TrainResult:
-    config: TrainConfig
-    epochs: tuple[EpochRecord, ...]
-    steps: int
-    skipped_steps: int  # optimizer steps GradScaler skipped for inf/NaN gradients
-    peak_memory_bytes: int | None  # CUDA allocator peak; None on CPU (no allocator stats)
+class RunStatus:
+    """`diverged` and `status` of a record with a `diverged_at_step` field (shared by
+    `TrainResult` and the cached `experiment.Trained`)."""
+
     diverged_at_step: int | None
-    model: nn.Module = field(repr=False, compare=False)
 
     @property
     def diverged(self) -> bool:
@@ -126,6 +122,18 @@ class TrainResult:
     @property
     def status(self) -> str:
         return f"DIVERGED at step {self.diverged_at_step}" if self.diverged else "OK"
+
+
+@dataclass(frozen=True)
+class TrainResult(RunStatus):
+    config: TrainConfig
+    epochs: tuple[EpochRecord, ...]
+    steps: int
+    skipped_steps: int  # optimizer steps GradScaler skipped for inf/NaN gradients
+    peak_memory_bytes: int | None  # CUDA allocator peak; None on CPU (no allocator stats)
+    diverged_at_step: int | None
+    model: nn.Module = field(repr=False, compare=False)
+
 
     @property
     def epoch_seconds(self) -> tuple[float, ...]:
