@@ -54,6 +54,16 @@ class Verdict(str, Enum):
         return self.value
 
 
+def combine(*verdicts: Verdict) -> Verdict:
+    """The verdict of a claim with several parts: HOLDS if every part holds, FAILS if any
+    part fails, INCONCLUSIVE otherwise."""
+    if any(v == Verdict.FAILS for v in verdicts):
+        return Verdict.FAILS
+    if all(v == Verdict.HOLDS for v in verdicts):
+        return Verdict.HOLDS
+    return Verdict.INCONCLUSIVE
+
+
 def signed(x: float, digits: int = 2) -> str:
     """`x` with a true minus sign or an explicit plus: −0.04, +0.03, 0.00."""
     if math.isinf(x):

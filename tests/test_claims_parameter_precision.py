@@ -9,7 +9,7 @@ import pytest
 import torch
 
 from precision_kit.claims import REGISTRY
-from precision_kit.claims.parameter_precision import SPEC, combine, ratio_judgement
+from precision_kit.claims.parameter_precision import SPEC, ratio_judgement
 from precision_kit.claims.rounding_claims import (
     HIST_EDGES,
     collapse_judgement,
@@ -19,6 +19,7 @@ from precision_kit.claims.rounding_claims import (
     outside_count,
 )
 from precision_kit.stats import StatsInputError, Verdict
+from precision_kit.verdicts import combine
 
 pytestmark = pytest.mark.cpu
 

@@ -10,7 +10,6 @@ import torch
 from scipy import stats as sps
 from torch import nn
 
-from precision_kit.claims.training_dynamics import combine
 from precision_kit.claims.training_dynamics_measures import (
     WeightRecorder,
     bimodality_coefficient,
@@ -24,7 +23,7 @@ from precision_kit.claims.training_dynamics_measures import (
     weight_layers,
 )
 from precision_kit.models import cnn
-from precision_kit.verdicts import Verdict
+from precision_kit.verdicts import Verdict, combine
 
 
 def gen(seed: int = 0) -> torch.Generator:

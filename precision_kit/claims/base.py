@@ -39,6 +39,10 @@ class Context:
         """The quick or the paper value of a budget figure."""
         return quick if self.profile == "quick" else paper
 
+    def seeds(self, quick: int = 5, paper: int = 10) -> range:
+        """The paired seeds of a claim: `quick` of them in the quick profile, `paper` in paper."""
+        return range(self.pick(quick, paper))
+
     def require(self, value, quick_values, what: str) -> None:
         """Skip (NotInProfile) a parameter value that the quick profile leaves out."""
         if self.profile == "quick" and value not in quick_values:

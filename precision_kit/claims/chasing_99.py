@@ -53,10 +53,6 @@ def arm(lr: float, epochs: int, depth: int = 2, width: int = 50, batch_size: int
     )
 
 
-def seeds(ctx: Context, quick: int = 5) -> range:
-    return range(ctx.pick(quick, 10))
-
-
 def lr3_runs(ctx: Context, n_seeds: range):
     """lr 1e-3 (versions 1–3): one run per seed, 10 epochs quick / 100 paper."""
     return run_seeds(arm(1e-3, ctx.pick(10, 100)), n_seeds, ctx.device, ctx.root)
@@ -167,7 +163,7 @@ def ch1(ctx: Context, epochs: int) -> ClaimResult:
     if epochs not in STATED_CH1:
         raise ValueError(f"epochs={epochs!r} has no stated accuracy; expected one of {sorted(STATED_CH1)}")
     ctx.require(epochs, (10,), "epochs")
-    runs = lr3_runs(ctx, seeds(ctx))
+    runs = lr3_runs(ctx, ctx.seeds())
     kept = [r for r in runs if reached(r, epochs)]
     acc = [accuracy_at(r, epochs) for r in kept]
     j = versus_stated(acc, STATED_CH1[epochs])
@@ -208,7 +204,7 @@ def ch2(ctx: Context, lr: float) -> ClaimResult:
     quick measures early training) / 10 at 100 epochs (paper)."""
     if lr not in (1e-2, 1e-4):
         raise ValueError(f"lr={lr!r} is not a case of CH-2; expected 0.01 or 0.0001 (1e-3 is the reference)")
-    epochs, n = ctx.pick(QUICK_EPOCHS, 100), seeds(ctx)
+    epochs, n = ctx.pick(QUICK_EPOCHS, 100), ctx.seeds()
     ref = lr3_runs(ctx, n)
     other = lr4_runs(ctx, n) if lr == 1e-4 else run_seeds(arm(lr, epochs), n, ctx.device, ctx.root)
     if lr == 1e-2:
@@ -259,7 +255,7 @@ def ch3(ctx: Context, batch_size: int) -> ClaimResult:
     if batch_size not in (1, 1000):
         raise ValueError(f"batch_size={batch_size!r} is not a case of CH-3; expected 1 or 1000 (50 is the reference)")
     run_batch = ctx.pick(BATCH_STANDIN.get(batch_size, batch_size), batch_size)
-    epochs, n = ctx.pick(QUICK_EPOCHS, 50), seeds(ctx, quick=3)
+    epochs, n = ctx.pick(QUICK_EPOCHS, 50), ctx.seeds(3)
     base = lr4_runs(ctx, n)
     case = run_seeds(arm(1e-4, epochs, batch_size=run_batch), n, ctx.device, ctx.root)
     if batch_size == 1000:

@@ -48,10 +48,6 @@ def depth_arm(ctx: Context, depth: int, precision: str = "fp32", setup: str = "a
     return Arm(ModelSpec("mlp", depth=depth, width=128, init="xavier_uniform"), config)
 
 
-def seeds(ctx: Context) -> range:
-    return range(ctx.pick(5, 10))
-
-
 @claim(
     "BI-1",
     SOURCE,
@@ -63,8 +59,8 @@ def bi1(ctx: Context, depth: int, precision: str = "amp-fp16") -> ClaimResult:
     """Equivalence of an amp arm (amp-fp16; amp-bf16 reported as its own arm) and fp32 at
     one depth, over paired seeds (same initial weights and data order per seed)."""
     ctx.require(depth, QUICK_AMP_DEPTHS, "depth")
-    base = run_seeds(depth_arm(ctx, depth), seeds(ctx), ctx.device, ctx.root)
-    amp = run_seeds(depth_arm(ctx, depth, precision), seeds(ctx), ctx.device, ctx.root)
+    base = run_seeds(depth_arm(ctx, depth), ctx.seeds(), ctx.device, ctx.root)
+    amp = run_seeds(depth_arm(ctx, depth, precision), ctx.seeds(), ctx.device, ctx.root)
     acc32, acc_amp, note = paired_accuracies(base, amp)
     j = equivalence(acc32, acc_amp, margin=0.2)
     model, data = amp[0].model(ctx.device), dataset(amp[0].arm, ctx.device, ctx.root)
@@ -86,7 +82,7 @@ def bi1(ctx: Context, depth: int, precision: str = "amp-fp16") -> ClaimResult:
 
 
 def _trained_fp32(ctx: Context, depth: int, setup: str = "adam"):
-    return run_seeds(depth_arm(ctx, depth, setup=setup), seeds(ctx), ctx.device, ctx.root)
+    return run_seeds(depth_arm(ctx, depth, setup=setup), ctx.seeds(), ctx.device, ctx.root)
 
 
 @claim(

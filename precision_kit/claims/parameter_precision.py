@@ -24,6 +24,7 @@ from ..experiment import Arm, ModelSpec, dataset, run_seeds
 from ..precision import cast_for_inference
 from ..stats import Verdict, equivalence, mcnemar_exact, mean_ci
 from ..train import TrainConfig, train
+from ..verdicts import combine
 from .base import ClaimResult, Context, claim, paired_accuracies
 
 SOURCE = "001_0887f68cfdec8286.txt"
@@ -41,10 +42,6 @@ def arm(ctx: Context, precision: str = "fp32", **config) -> Arm:
         evaluation="final",
     )
     return Arm(SPEC, base.replace(**config))
-
-
-def seeds(ctx: Context) -> range:
-    return range(ctx.pick(5, 10))
 
 
 # ---------------------------------------------------------------------------- SZ-1
@@ -66,7 +63,7 @@ def sz1(ctx: Context, precision: str = "fp16") -> ClaimResult:
     Timed: inference of the arm's model on the 10,000 test images."""
     if precision not in ("fp16", "fp64", "bf16"):
         raise ValueError(f"SZ-1 precision={precision!r}; expected fp16, fp64 or bf16")
-    runs = {p: run_seeds(arm(ctx, p), seeds(ctx), ctx.device, ctx.root)
+    runs = {p: run_seeds(arm(ctx, p), ctx.seeds(), ctx.device, ctx.root)
             for p in ("fp32", "fp64", precision)}
     acc32, acc, note = paired_accuracies(runs["fp32"], runs[precision])
     j = equivalence(acc32, acc, margin=0.2)
@@ -139,15 +136,6 @@ def ratio_judgement(ref_seconds, arm_seconds, band=RATIO_BAND) -> RatioJudgement
         verdict = Verdict.INCONCLUSIVE
     return RatioJudgement(math.exp(ci.estimate), math.exp(ci.low), math.exp(ci.high), ci.n,
                           tuple(band), verdict)
-
-
-def combine(*verdicts: Verdict) -> Verdict:
-    """All HOLDS → HOLDS; any FAILS → FAILS; otherwise INCONCLUSIVE."""
-    if all(v == Verdict.HOLDS for v in verdicts):
-        return Verdict.HOLDS
-    if any(v == Verdict.FAILS for v in verdicts):
-        return Verdict.FAILS
-    return Verdict.INCONCLUSIVE
 
 
 def timing_config(ctx: Context, precision: str, seed: int = 0) -> TrainConfig:
@@ -231,7 +219,7 @@ def sz3(ctx: Context, precision: str = "fp16") -> ClaimResult:
     inside ±0.1). Timed: inference of the cast model on the 10,000 test images."""
     if precision not in ("fp32", "fp16", "bf16"):
         raise ValueError(f"SZ-3 precision={precision!r}; expected fp32, fp16 or bf16")
-    runs = [r for r in run_seeds(arm(ctx, "fp64"), seeds(ctx), ctx.device, ctx.root)
+    runs = [r for r in run_seeds(arm(ctx, "fp64"), ctx.seeds(), ctx.device, ctx.root)
             if not r.diverged]
     data = dataset(arm(ctx), ctx.device, ctx.root)
     acc64, acc, flips, cast = [], [], [], None
@@ -281,8 +269,8 @@ def sz4(ctx: Context, mode: str = "value", clip: float = 0.5) -> ClaimResult:
     values = ctx.pick(QUICK_CLIPS, CLIPS)
     curve = {}
     for v in values:
-        base = run_seeds(clip_arm(ctx, mode, v, "fp32"), seeds(ctx), ctx.device, ctx.root)
-        amp = run_seeds(clip_arm(ctx, mode, v, "amp-fp16"), seeds(ctx), ctx.device, ctx.root)
+        base = run_seeds(clip_arm(ctx, mode, v, "fp32"), ctx.seeds(), ctx.device, ctx.root)
+        amp = run_seeds(clip_arm(ctx, mode, v, "amp-fp16"), ctx.seeds(), ctx.device, ctx.root)
         curve[v] = (base, amp)
     base, amp = curve[clip]
     acc32, acc16, note = paired_accuracies(base, amp)

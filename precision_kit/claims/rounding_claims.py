@@ -26,7 +26,7 @@ from ..size import model_size, pack_rounded
 from ..stats import Verdict, at_most, equivalence, mcnemar_exact, superiority
 from ..train import train
 from .base import ClaimResult, Context, claim
-from .parameter_precision import SOURCE, SPEC, arm, better_note, seeds
+from .parameter_precision import SOURCE, SPEC, arm, better_note
 
 CHANCE = 10.0  # percent, 10 balanced classes
 COLLAPSE_BOUND = 5.0  # "collapses to chance": accuracy ≤ chance + 5 points
@@ -75,7 +75,7 @@ def format_mean_sd(values) -> str:
 
 
 def fp32_runs(ctx: Context):
-    return [r for r in run_seeds(arm(ctx), seeds(ctx), ctx.device, ctx.root) if not r.diverged]
+    return [r for r in run_seeds(arm(ctx), ctx.seeds(), ctx.device, ctx.root) if not r.diverged]
 
 
 # ---------------------------------------------------------------------------- SZ-5

@@ -28,7 +28,7 @@ from ..evaluate import forward_split
 from ..experiment import Arm, ModelSpec, dataset, run_seeds
 from ..stats import equivalence, lower_bound, mean_ci, superiority, upper_bound
 from ..train import TrainConfig, make_optimizer
-from ..verdicts import Verdict, signed
+from ..verdicts import Verdict, combine, signed
 from .base import ClaimResult, Context, claim, paired_accuracies
 from .training_dynamics_measures import WeightRecorder, epochs_to_threshold
 
@@ -57,13 +57,9 @@ def cnn_arm(ctx: Context, optimizer: str = "adam", dropout: float = 0.5, max_ste
     return Arm(ModelSpec("cnn", dropout=float(dropout), init="default"), config)
 
 
-def seeds(ctx: Context) -> range:
-    return range(ctx.pick(3, 5))
-
-
 def runs(ctx: Context, arm: Arm):
     """Every seed of `arm`, trained (or loaded) with the TD-4 weight recorder attached."""
-    return run_seeds(arm, seeds(ctx), ctx.device, ctx.root, recorder=WeightRecorder())
+    return run_seeds(arm, ctx.seeds(3, 5), ctx.device, ctx.root, recorder=WeightRecorder())
 
 
 def paired_runs(a_runs, b_runs):
@@ -148,15 +144,6 @@ def _speed_line(deltas, what: str) -> tuple[Verdict, str]:
         verdict, shown = Verdict.INCONCLUSIVE, low
     text = f"Δ={signed(shown.estimate)} {what}, {shown.text()}, {shown.n} paired seeds, Δ > 0"
     return verdict, f"{text} → {verdict}"
-
-
-def combine(*verdicts: Verdict) -> Verdict:
-    """Both halves of a two-part claim: HOLDS if all hold, FAILS if any fails."""
-    if any(v == Verdict.FAILS for v in verdicts):
-        return Verdict.FAILS
-    if all(v == Verdict.HOLDS for v in verdicts):
-        return Verdict.HOLDS
-    return Verdict.INCONCLUSIVE
 
 
 def one_step(arm: Arm, ctx: Context):
