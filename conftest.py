@@ -1,15 +1,13 @@
 """pytest wiring shared by tests/ and bench/: options, markers, machine info.
 
 - `--pk-profile quick|paper`: the claims' budget (quick is the default and fits CI).
+- `--pk-gate BASELINE`: gate the run's results against a stored baseline (precision_kit.gate).
 - `--data-root DIR`: where `mnist/` lives (else PRECISION_KIT_DATA, else ~/.cache/precision_kit).
 - `-m cpu` / `-m cuda`: device markers; cuda cases skip with a reason on a machine without CUDA.
 - machine info for `--benchmark-autosave`: torch/CUDA/cuDNN versions, threads, determinism flags.
 """
 
 from __future__ import annotations
-
-import os
-import platform
 
 import pytest
 
@@ -23,6 +21,13 @@ def pytest_addoption(parser):
         default="quick",
         choices=PROFILES,
         help="claim budget: quick (default, fits a 2-core CPU in CI) or paper (the source's setup)",
+    )
+    group.addoption(
+        "--pk-gate",
+        default=None,
+        metavar="BASELINE",
+        help="gate this run against a stored baseline (claims.json of the same machine class); a regression "
+        "fails the session, an unusable baseline stops it before any case runs",
     )
     group.addoption(
         "--data-root",
@@ -54,36 +59,13 @@ def data_root(pytestconfig):
 
 
 def pytest_benchmark_update_machine_info(config, machine_info):
-    """Record what decides a timing: library versions, threads, determinism, the GPU."""
-    import torch
+    """Record what decides a timing (library versions, threads, determinism, CPU, GPU), the
+    profile, and the schema of the rows the cases store in extra_info."""
+    from precision_kit.ledger import SCHEMA
+    from precision_kit.machine import precision_kit_info
 
-    info = {
-        "torch": torch.__version__,
-        "python": platform.python_version(),
-        "num_threads": torch.get_num_threads(),
-        "num_interop_threads": torch.get_num_interop_threads(),
-        "cpu_count": os.cpu_count(),
-        "deterministic_algorithms": torch.are_deterministic_algorithms_enabled(),
-        "cudnn_deterministic": torch.backends.cudnn.deterministic,
-        "cudnn_benchmark": torch.backends.cudnn.benchmark,
-        "flush_denormal": "set by precision_kit.precision.configure_cpu on CPU runs",
-        "cpu_capability": torch.backends.cpu.get_cpu_capability(),
-        "cuda": torch.version.cuda,
-        "cudnn": torch.backends.cudnn.version() if torch.backends.cudnn.is_available() else None,
+    machine_info["precision_kit"] = {
+        **precision_kit_info(),
         "pk_profile": config.getoption("--pk-profile"),
+        "schema": SCHEMA,
     }
-    if torch.cuda.is_available():
-        props = torch.cuda.get_device_properties(0)
-        info["gpu"] = props.name
-        info["gpu_memory_bytes"] = props.total_memory
-        info["gpu_capability"] = f"{props.major}.{props.minor}"
-        info["cuda_driver"] = _nvidia_driver()
-    machine_info["precision_kit"] = info
-
-
-def _nvidia_driver() -> str | None:
-    path = "/proc/driver/nvidia/version"
-    if not os.path.exists(path):
-        return None
-    with open(path) as fh:
-        return fh.readline().strip()

@@ -11,15 +11,20 @@ from pathlib import Path
 import pytest
 import torch
 
-from precision_kit import ledger
+from precision_kit import gate, ledger, results
 from precision_kit.claims import Context, NotInProfile, run_claim
 from precision_kit.data import load_dataset
 from precision_kit.errors import UnsupportedError
+from precision_kit.machine import this_machine
 from precision_kit.precision import configure_cpu
+from precision_kit.timing import AlternatingTimer
 from precision_kit.verdicts import Verdict
 
 EXPECTED = Path(__file__).resolve().parent.parent / "baselines" / "expected_verdicts.json"
 
+_BASELINE = pytest.StashKey[results.Results]()
+_REPORT = pytest.StashKey[gate.GateReport]()
+ROUNDS = 5  # alternating rounds of reference and case per timed case, after one warm-up
 _ROWS: list[dict] = []
 
 
@@ -48,19 +53,14 @@ def _expected() -> dict:
     return json.loads(EXPECTED.read_text())
 
 
-def _sync(device: str):
-    if device == "cuda":
-        torch.cuda.synchronize()
-
-
 @pytest.fixture
 def judge(request, benchmark, pk_profile, data_root):
-    """`judge(claim_id, device, **params)`: run the claim, time what it is about, record
-    every figure in extra_info, add it to the ledger, and compare its verdict with the
-    expected one in baselines/expected_verdicts.json (a changed verdict fails; INCONCLUSIVE
-    only warns)."""
+    """`judge(claim_id, device, **params)`: run the claim, time what it is about against the
+    reference GEMM in alternating rounds, record every figure in extra_info, add it to the
+    ledger, and compare its verdict with the expected one in baselines/expected_verdicts.json
+    (a changed verdict fails; INCONCLUSIVE only warns)."""
 
-    def run(claim_id: str, device: str, rounds: int = 3, **params):
+    def run(claim_id: str, device: str, rounds: int = ROUNDS, **params):
         if device == "cuda" and not torch.cuda.is_available():
             pytest.skip("needs CUDA: torch.cuda.is_available() is False on this machine")
         ctx = Context(device=device, profile=pk_profile, root=data_root)
@@ -68,17 +68,16 @@ def judge(request, benchmark, pk_profile, data_root):
             result = run_claim(claim_id, ctx, **params)
         except (NotInProfile, UnsupportedError) as err:
             pytest.skip(str(err))
-        timed = result.timed or (lambda: None)
-
-        def target():
-            out = timed()
-            _sync(device)
-            return out
-
-        benchmark.pedantic(target, rounds=rounds, iterations=1, warmup_rounds=1 if result.timed else 0)
+        timer = AlternatingTimer(device)
+        if result.timed:
+            # alternating rounds: the reference GEMM (pytest-benchmark's untimed setup), then the case
+            benchmark.pedantic(timer.wrap(result.timed), setup=timer.before_round, rounds=rounds, warmup_rounds=1)
+        else:
+            benchmark.pedantic(lambda: None, rounds=1, iterations=1)
         info = result.to_dict()
-        benchmark.extra_info.update(info, device=device, profile=pk_profile)
-        _ROWS.append(ledger.row(info, device, pk_profile))
+        timing = timer.result(warmup=1).to_dict() if result.timed else None
+        benchmark.extra_info.update(info, device=device, profile=pk_profile, timing=timing)
+        _ROWS.append(ledger.row(info, device, pk_profile, timing))
         print(f"\n{claim_id} [{result.case}] {device}: {result.line}" + (f" — {result.note}" if result.note else ""))
         if result.harness_broken:
             pytest.fail(f"HARNESS BROKEN in {claim_id} [{result.case}]: {result.harness_broken}")
@@ -98,6 +97,33 @@ def judge(request, benchmark, pk_profile, data_root):
     return run
 
 
+def pytest_sessionstart(session):
+    """With --pk-gate: load and check the baseline before any case runs (an unusable one is
+    an infrastructure error, not a regression)."""
+    path = session.config.getoption("--pk-gate")
+    if not path:
+        return
+    try:
+        baseline = results.load(path)
+        gate.check_machine(baseline, results.Results("this machine", this_machine(), {}))
+    except results.ResultsError as err:
+        raise pytest.UsageError(f"--pk-gate: infrastructure error: {err}") from None
+    session.config.stash[_BASELINE] = baseline
+
+
+def pytest_sessionfinish(session, exitstatus):
+    """With --pk-gate: gate the judged cases; a regression fails the session."""
+    baseline = session.config.stash.get(_BASELINE, None)
+    if baseline is None or not _ROWS:
+        return
+    rows = {results.key(r): r for r in _ROWS}
+    current = results.Results("this run", _machine(session.config) or this_machine(), rows)
+    report = gate.gate(baseline, current)
+    session.config.stash[_REPORT] = report
+    if report.regressions and session.exitstatus == 0:
+        session.exitstatus = gate.EXIT_REGRESSION
+
+
 def pytest_terminal_summary(terminalreporter, exitstatus, config):
     if not _ROWS:
         return
@@ -106,6 +132,10 @@ def pytest_terminal_summary(terminalreporter, exitstatus, config):
     folder = _results_folder(config)
     json_path, md_path = ledger.write(_ROWS, folder, _machine(config))
     terminalreporter.write_line(f"ledger written to {json_path} and {md_path}")
+    report = config.stash.get(_REPORT, None)
+    if report is not None:
+        terminalreporter.write_sep("=", "regression gate (--pk-gate)", red=bool(report.regressions), bold=True)
+        terminalreporter.write_line(report.text())
 
 
 def _results_folder(config) -> Path:

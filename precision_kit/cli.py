@@ -1,8 +1,19 @@
 """`precision-kit` console script.
 
+    precision-kit gate CURRENT.json --baseline BASELINE.json
+        gate a run against a stored baseline; exit 0 = no regression, 1 = regression,
+        2 = infrastructure error (baseline missing, corrupt, other schema or machine class).
+    precision-kit compare A.json B.json [--format github]
+        the same cases of two runs side by side (e.g. CPU vs CUDA): times, speedups,
+        accuracies, verdicts.
+    precision-kit baseline RUN.json --out baselines/quick-cpu/claims.json
+        store a run as a baseline: validated first, written atomically, never replaced by
+        a file that fails validation.
     precision-kit expect LEDGER.json [--out baselines/expected_verdicts.json]
-        record a run's verdicts (claims.json written by `pytest bench/`) as the expected
-        ones that the benchmark suite gates on; other profiles and devices are kept.
+        record a run's verdicts as the expected ones the benchmark cases check as they run.
+
+RUN/CURRENT/BASELINE files are either the claims.json `pytest bench/` writes or the JSON of
+`--benchmark-autosave`.
 """
 
 from __future__ import annotations
@@ -12,49 +23,77 @@ import json
 import sys
 from pathlib import Path
 
-from . import ledger
+from . import compare as compare_mod
+from . import gate as gate_mod
+from . import ledger, results
 from .errors import DataError
 
 DEFAULT_EXPECTED = Path("baselines") / "expected_verdicts.json"
 
 
-def _read_json(path: Path) -> dict:
-    try:
-        return json.loads(path.read_text())
-    except FileNotFoundError:
-        raise DataError(f"{path} does not exist; expected a claims.json written by `pytest bench/`") from None
-    except json.JSONDecodeError as err:
-        raise DataError(f"{path} is not valid JSON ({err}); expected a claims.json written by `pytest bench/`") from err
+def _gate(args: argparse.Namespace) -> int:
+    baseline = results.load(args.baseline)
+    current = results.load(args.current)
+    report = gate_mod.gate(baseline, current, time_floor=args.time_floor)
+    print(report.text())
+    return report.exit_code
 
 
-def expect(args: argparse.Namespace) -> int:
-    doc = _read_json(Path(args.ledger))
-    if doc.get("schema") != "precision_kit.ledger/1" or not isinstance(doc.get("rows"), list):
-        raise DataError(
-            f"{args.ledger}: expected schema 'precision_kit.ledger/1' with a 'rows' list, "
-            f"found schema {doc.get('schema')!r}; pass the claims.json of a benchmark run"
-        )
-    out = Path(args.out)
-    existing = _read_json(out) if out.exists() else {}
-    merged = ledger.expected_verdicts(doc["rows"], existing)
-    ledger.write_json(out, merged)
-    print(f"recorded {len(doc['rows'])} verdicts into {out}")
+def _compare(args: argparse.Namespace) -> int:
+    print(compare_mod.table(results.load(args.a), results.load(args.b), args.format))
     return 0
 
 
+def _baseline(args: argparse.Namespace) -> int:
+    run = results.load(args.run)  # raises before anything is written
+    rows = list(run.rows.values())
+    json_path, md_path = ledger.write(rows, Path(args.out).parent, run.machine, name=Path(args.out).stem)
+    print(f"stored {len(rows)} cases of {args.run} as the baseline {json_path} (and {md_path})")
+    return 0
+
+
+def _expect(args: argparse.Namespace) -> int:
+    run = results.load(args.ledger)
+    out = Path(args.out)
+    existing = json.loads(out.read_text()) if out.exists() else {}
+    merged = ledger.expected_verdicts(list(run.rows.values()), existing)
+    ledger.write_json(out, merged)
+    print(f"recorded {len(run.rows)} verdicts into {out}")
+    return 0
+
+
+def parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="precision-kit", description="Gate, compare and record precision_kit runs.")
+    sub = p.add_subparsers(dest="command", required=True)
+    g = sub.add_parser("gate", help="gate a run against a baseline (exit 0 ok, 1 regression, 2 infrastructure)")
+    g.add_argument("current", help="this run's claims.json or --benchmark-autosave JSON")
+    g.add_argument("--baseline", required=True, help="the stored baseline of this machine class")
+    g.add_argument("--time-floor", type=float, default=gate_mod.TIME_FLOOR,
+                   help="smallest relative slowdown that can fail (default: %(default)s)")
+    g.set_defaults(func=_gate)
+    c = sub.add_parser("compare", help="two runs side by side, e.g. CPU vs CUDA")
+    c.add_argument("a")
+    c.add_argument("b")
+    c.add_argument("--format", default="simple", help="tabulate format, e.g. github (default: %(default)s)")
+    c.set_defaults(func=_compare)
+    b = sub.add_parser("baseline", help="store a validated run as a baseline (atomic)")
+    b.add_argument("run")
+    b.add_argument("--out", required=True, help="e.g. baselines/quick-cpu/claims.json")
+    b.set_defaults(func=_baseline)
+    e = sub.add_parser("expect", help="record a run's verdicts as the expected ones")
+    e.add_argument("ledger", help="claims.json of a benchmark run")
+    e.add_argument("--out", default=str(DEFAULT_EXPECTED), help="expected-verdicts file (default: %(default)s)")
+    e.set_defaults(func=_expect)
+    return p
+
+
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="precision-kit", description=__doc__.split("\n\n")[0])
-    sub = parser.add_subparsers(dest="command", required=True)
-    p = sub.add_parser("expect", help="record a run's verdicts as the expected ones")
-    p.add_argument("ledger", help="claims.json of a benchmark run")
-    p.add_argument("--out", default=str(DEFAULT_EXPECTED), help="expected-verdicts file (default: %(default)s)")
-    p.set_defaults(func=expect)
-    args = parser.parse_args(argv)
+    args = parser().parse_args(argv)
     try:
         return args.func(args)
-    except DataError as err:
-        print(f"precision-kit: {err}", file=sys.stderr)
-        return 2
+    except (DataError, OSError, json.JSONDecodeError) as err:
+        print(f"precision-kit {args.command}: infrastructure error: {err}", file=sys.stderr)
+        return gate_mod.EXIT_INFRA
 
 
 if __name__ == "__main__":

@@ -11,12 +11,14 @@ from tabulate import tabulate
 
 from .files import atomic_write_text
 
+SCHEMA = "precision_kit.ledger/2"  # /2: rows carry the case's `timing` against the reference
 COLUMNS = ("claim", "source", "claim in a few words", "case", "device", "measured", "verdict")
 
 
-def row(result: dict[str, Any], device: str, profile: str) -> dict[str, Any]:
-    """A ledger row from `ClaimResult.to_dict()` plus where it ran."""
-    return {**result, "device": device, "profile": profile}
+def row(result: dict[str, Any], device: str, profile: str, timing: dict[str, Any] | None = None) -> dict[str, Any]:
+    """A ledger row from `ClaimResult.to_dict()` plus where it ran and, for a timed case,
+    its `Timing.to_dict()` against the reference computation."""
+    return {**result, "device": device, "profile": profile, "timing": timing}
 
 
 def table(rows: list[dict[str, Any]], fmt: str = "simple") -> str:
@@ -42,17 +44,17 @@ def summary(rows: list[dict[str, Any]]) -> str:
     return ", ".join(f"{counts[v]} {v}" for v in ("HOLDS", "FAILS", "INCONCLUSIVE") if v in counts)
 
 
-def write(rows: list[dict[str, Any]], folder: Path, machine: dict[str, Any] | None = None) -> tuple[Path, Path]:
-    """Write claims.json and claims.md into `folder`, each through a temp file and a rename."""
+def write(
+    rows: list[dict[str, Any]], folder: Path, machine: dict[str, Any] | None = None, name: str = "claims"
+) -> tuple[Path, Path]:
+    """Write `name`.json and `name`.md into `folder`, each through a temp file and a rename."""
     folder.mkdir(parents=True, exist_ok=True)
-    doc = {"schema": "precision_kit.ledger/1", "machine": machine or {}, "rows": rows}
+    doc = {"schema": SCHEMA, "machine": machine or {}, "rows": rows}
     md = "# Claims ledger\n\n" + summary(rows) + "\n\n" + table(rows, "github") + "\n"
     return (
-        atomic_write_text(folder / "claims.json", json.dumps(doc, indent=1, allow_nan=False)),
-        atomic_write_text(folder / "claims.md", md),
+        atomic_write_text(folder / f"{name}.json", json.dumps(doc, indent=1, allow_nan=False)),
+        atomic_write_text(folder / f"{name}.md", md),
     )
-
-
 
 
 def expected_verdicts(rows: list[dict[str, Any]], existing: dict | None = None) -> dict:

@@ -65,7 +65,8 @@ def test_cli_rejects_a_file_that_is_not_a_ledger(tmp_path, capsys):
     bad = tmp_path / "bad.json"
     bad.write_text('{"schema": "other"}')
     assert main(["expect", str(bad), "--out", str(tmp_path / "e.json")]) == 2
-    assert "expected schema 'precision_kit.ledger/1'" in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert "schema 'other'" in err and f"reads {ledger.SCHEMA!r}" in err
     assert not (tmp_path / "e.json").exists()
 
 

@@ -1,0 +1,201 @@
+"""The regression gate: a run's results against a stored baseline of the same machine class.
+
+For every case both runs judged:
+
+- verdict: any change of the claim's verdict is a regression.
+- timing: the case's time in units of the reference GEMM timed in the same run
+  (`precision_kit.timing`). A slowdown is a regression only if it exceeds both the floor
+  (25%) and twice the noise the two runs measured themselves (the larger relative range of
+  their per-round ratios). Cases faster than `MIN_GATED_SECONDS` are reported, not gated.
+- accuracy: every per-seed test-accuracy list among the figures (a name with "accuracy",
+  not "train" or "per_epoch"), paired by seed: Δ = current − baseline; a regression when
+  the one-sided 95% upper t bound of the mean Δ is below −`ACCURACY_FLOOR` points (a real,
+  consistent drop, not seed noise). A seed that diverged only in the current run is one too.
+- size: every integer figure named "*bytes" (not peak memory) must match exactly; a bigger
+  one is a regression, a smaller one is reported.
+
+Cases only in one run are reported as added or removed, never a crash. An unusable baseline
+(missing, corrupt, other schema, other machine class) is a `ResultsError`: the
+infrastructure exit code, not a verdict on the code.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+from .machine import machine_class
+from .results import Results, ResultsError, timing
+from .stats import upper_bound
+
+EXIT_OK, EXIT_REGRESSION, EXIT_INFRA = 0, 1, 2
+TIME_FLOOR = 0.25
+NOISE_FACTOR = 2.0
+MIN_GATED_SECONDS = 5e-4
+ACCURACY_FLOOR = 0.25  # points
+_ACCURACY = re.compile(r"^(?!train)(.*[_-])?accuracy([_-].*)?$")
+
+
+@dataclass(frozen=True)
+class Finding:
+    kind: str  # verdict | timing | accuracy | size | added | removed
+    case: str
+    message: str
+    regression: bool
+
+
+@dataclass
+class GateReport:
+    baseline: str
+    current: str
+    findings: list[Finding] = field(default_factory=list)
+    compared: int = 0
+
+    @property
+    def regressions(self) -> list[Finding]:
+        return [f for f in self.findings if f.regression]
+
+    @property
+    def exit_code(self) -> int:
+        return EXIT_REGRESSION if self.regressions else EXIT_OK
+
+    def text(self) -> str:
+        head = (
+            f"gate: {self.compared} cases of {self.current} against the baseline {self.baseline}: "
+            + (f"{len(self.regressions)} REGRESSION(S)" if self.regressions else "no regression")
+        )
+        lines = [head]
+        for f in sorted(self.findings, key=lambda f: (not f.regression, f.kind, f.case)):
+            lines.append(f"  {'REGRESSION' if f.regression else 'note':10s} {f.kind:8s} {f.case}: {f.message}")
+        return "\n".join(lines)
+
+
+def check_machine(baseline: Results, current: Results) -> None:
+    """Raise `ResultsError` when the two runs come from different machine classes."""
+    a, b = machine_class(baseline.machine), machine_class(current.machine)
+    diff = {k: (a[k], b[k]) for k in a if a[k] != b[k]}
+    if diff:
+        shown = ", ".join(f"{k}: baseline {x!r}, this run {y!r}" for k, (x, y) in diff.items())
+        raise ResultsError(
+            f"the baseline {baseline.path} comes from another machine class ({shown}); gate against a baseline "
+            "recorded on this class of machine, or record one with `precision-kit baseline`"
+        )
+
+
+def gate(baseline: Results, current: Results, time_floor: float = TIME_FLOOR) -> GateReport:
+    """Compare `current` with `baseline` case by case (see the module docstring)."""
+    check_machine(baseline, current)
+    report = GateReport(baseline.path, current.path)
+    for k in sorted(baseline.rows.keys() - current.rows.keys()):
+        report.findings.append(Finding("removed", k, "in the baseline, not judged in this run", False))
+    for k in sorted(current.rows.keys() - baseline.rows.keys()):
+        report.findings.append(Finding("added", k, "judged in this run, not in the baseline", False))
+    for k in sorted(baseline.rows.keys() & current.rows.keys()):
+        base, cur = baseline.rows[k], current.rows[k]
+        report.compared += 1
+        report.findings += _verdict(k, base, cur)
+        report.findings += _timing(k, base, cur, time_floor)
+        report.findings += _accuracy(k, base, cur)
+        report.findings += _sizes(k, base, cur)
+    return report
+
+
+def _verdict(k: str, base: dict, cur: dict) -> list[Finding]:
+    if base["verdict"] == cur["verdict"]:
+        return []
+    msg = f"verdict changed {base['verdict']} → {cur['verdict']}: now {cur['line']} (was {base['line']})"
+    return [Finding("verdict", k, msg, True)]
+
+
+def _timing(k: str, base: dict, cur: dict, floor: float) -> list[Finding]:
+    tb, tc = timing(base), timing(cur)
+    if tb is None or tc is None:
+        return []
+    change = tc.normalized / tb.normalized - 1.0
+    tolerance = max(floor, NOISE_FACTOR * max(tb.spread, tc.spread))
+    figures = (
+        f"{tc.normalized:.4g}× the reference vs {tb.normalized:.4g}× in the baseline ({change:+.0%}; tolerance "
+        f"+{tolerance:.0%} = max(floor {floor:.0%}, {NOISE_FACTOR:g} × spread {max(tb.spread, tc.spread):.0%}); "
+        f"{len(tc.seconds)}/{len(tb.seconds)} rounds; median {tc.median_seconds * 1e3:.4g} ms vs "
+        f"{tb.median_seconds * 1e3:.4g} ms)"
+    )
+    if min(tb.median_seconds, tc.median_seconds) < MIN_GATED_SECONDS:
+        return [Finding("timing", k, f"too short to gate (< {MIN_GATED_SECONDS * 1e3:g} ms): {figures}", False)]
+    if change > tolerance:
+        return [Finding("timing", k, f"slower: {figures}", True)]
+    if change < -tolerance:
+        return [Finding("timing", k, f"faster: {figures}", False)]
+    return []
+
+
+def accuracy_lists(figures: dict[str, Any]) -> dict[str, list]:
+    """The per-seed test-accuracy lists among a case's figures (top level)."""
+    return {
+        name: value
+        for name, value in figures.items()
+        if _ACCURACY.match(name)
+        and "per_epoch" not in name
+        and isinstance(value, list)
+        and value
+        and all(v is None or (isinstance(v, (int, float)) and not isinstance(v, bool)) for v in value)
+    }
+
+
+def _accuracy(k: str, base: dict, cur: dict) -> list[Finding]:
+    out = []
+    lists_b, lists_c = accuracy_lists(base.get("figures", {})), accuracy_lists(cur.get("figures", {}))
+    for name in sorted(lists_b.keys() & lists_c.keys()):
+        b, c = lists_b[name], lists_c[name]
+        if len(b) != len(c):
+            out.append(Finding("accuracy", k, f"{name}: {len(c)} seeds vs {len(b)} in the baseline; not paired", False))
+            continue
+        diverged = [i for i, (x, y) in enumerate(zip(b, c, strict=True)) if x is not None and y is None]
+        if diverged:
+            msg = f"{name}: seed(s) {diverged} diverged, they did not in the baseline"
+            out.append(Finding("accuracy", k, msg, True))
+        pairs = [(x, y) for x, y in zip(b, c, strict=True) if x is not None and y is not None]
+        if len(pairs) < 2:
+            continue
+        deltas = [y - x for x, y in pairs]
+        bound = upper_bound(deltas, 0.95)
+        if bound.high < -ACCURACY_FLOOR:
+            mean_b = sum(x for x, _ in pairs) / len(pairs)
+            mean_c = sum(y for _, y in pairs) / len(pairs)
+            out.append(Finding(
+                "accuracy", k,
+                f"{name} dropped: mean {mean_c:.2f}% vs {mean_b:.2f}% in the baseline, Δ={bound.estimate:+.2f} pt, "
+                f"95% upper bound {bound.high:+.2f} pt < −{ACCURACY_FLOOR} pt, {len(pairs)} paired seeds",
+                True,
+            ))
+    return out
+
+
+def byte_sizes(figures: Any, prefix: str = "") -> Iterator[tuple[str, int]]:
+    """Every integer figure whose name ends in "bytes" (peak memory excluded), by path."""
+    if isinstance(figures, dict):
+        for name, value in figures.items():
+            path = f"{prefix}.{name}" if prefix else str(name)
+            if isinstance(value, int) and not isinstance(value, bool):
+                if str(name).endswith("bytes") and "peak_memory" not in path:
+                    yield path, value
+            else:
+                yield from byte_sizes(value, path)
+    elif isinstance(figures, list):
+        for i, value in enumerate(figures):
+            yield from byte_sizes(value, f"{prefix}[{i}]")
+
+
+def _sizes(k: str, base: dict, cur: dict) -> list[Finding]:
+    b, c = dict(byte_sizes(base.get("figures", {}))), dict(byte_sizes(cur.get("figures", {})))
+    out = []
+    for name in sorted(b.keys() & c.keys()):
+        if c[name] == b[name]:
+            continue
+        change = c[name] / b[name] - 1 if b[name] else math.inf
+        word = "bigger" if c[name] > b[name] else "smaller"
+        msg = f"{name} {word}: {c[name]:,} bytes vs {b[name]:,} in the baseline ({change:+.2%}; must match exactly)"
+        out.append(Finding("size", k, msg, c[name] > b[name]))
+    return out

@@ -1,0 +1,82 @@
+"""What decides a timing, recorded with every run: library versions, threads, determinism
+flags, the CPU and the GPU; and the machine *class* two runs must share to be gated.
+
+The class is what makes normalized timings comparable: operating system, architecture,
+logical CPU count, the CPU instruction set torch dispatches to, and the GPU model (None
+without CUDA). The CPU's model string, torch version and driver are recorded and shown
+but not part of the class: the reference GEMM absorbs a different clock, and a library
+upgrade is exactly the kind of change the gate exists to measure.
+"""
+
+from __future__ import annotations
+
+import os
+import platform
+from typing import Any
+
+CLASS_KEYS = ("system", "machine", "cpu_count", "cpu_capability", "gpu")
+
+
+def precision_kit_info() -> dict[str, Any]:
+    """The precision_kit part of a run's machine info (pytest-benchmark's `machine_info`)."""
+    import torch
+
+    info: dict[str, Any] = {
+        "torch": torch.__version__,
+        "python": platform.python_version(),
+        "num_threads": torch.get_num_threads(),
+        "num_interop_threads": torch.get_num_interop_threads(),
+        "cpu_count": os.cpu_count(),
+        "cpu_model": _cpu_model(),
+        "deterministic_algorithms": torch.are_deterministic_algorithms_enabled(),
+        "cudnn_deterministic": torch.backends.cudnn.deterministic,
+        "cudnn_benchmark": torch.backends.cudnn.benchmark,
+        "flush_denormal": "set by precision_kit.precision.configure_cpu on CPU runs",
+        "cpu_capability": torch.backends.cpu.get_cpu_capability(),
+        "cuda": torch.version.cuda,
+        "cudnn": torch.backends.cudnn.version() if torch.backends.cudnn.is_available() else None,
+        "gpu": None,
+    }
+    if torch.cuda.is_available():
+        props = torch.cuda.get_device_properties(0)
+        info["gpu"] = props.name
+        info["gpu_memory_bytes"] = props.total_memory
+        info["gpu_capability"] = f"{props.major}.{props.minor}"
+        info["cuda_driver"] = _nvidia_driver()
+    return info
+
+
+def machine_class(machine: dict[str, Any]) -> dict[str, Any]:
+    """The class of a run's machine info (pytest-benchmark's dict with our `precision_kit` part)."""
+    pk = machine.get("precision_kit") or {}
+    return {
+        "system": machine.get("system"),
+        "machine": machine.get("machine"),
+        "cpu_count": pk.get("cpu_count"),
+        "cpu_capability": pk.get("cpu_capability"),
+        "gpu": pk.get("gpu"),
+    }
+
+
+def this_machine() -> dict[str, Any]:
+    """This process's machine info in the same shape pytest-benchmark records."""
+    return {"system": platform.system(), "machine": platform.machine(), "precision_kit": precision_kit_info()}
+
+
+def _cpu_model() -> str | None:
+    try:
+        with open("/proc/cpuinfo") as fh:
+            for line in fh:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or None
+
+
+def _nvidia_driver() -> str | None:
+    path = "/proc/driver/nvidia/version"
+    if not os.path.exists(path):
+        return None
+    with open(path) as fh:
+        return fh.readline().strip()

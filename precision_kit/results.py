@@ -1,0 +1,144 @@
+"""A benchmark run's results, read back for gating, comparing and reporting.
+
+Two files hold the same rows: the ledger `claims.json` that `pytest bench/` writes at the
+end of a session, and the JSON that `--benchmark-autosave` (or `--benchmark-json`) writes,
+whose cases carry the row in `extra_info`. `load` reads either and validates it strictly:
+a missing, empty, truncated or corrupt file, a NaN or infinity anywhere, another schema
+version, or a malformed row is a `ResultsError` that says what was expected and what to do.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from .errors import DataError
+from .ledger import SCHEMA
+from .timing import Timing
+
+VERDICTS = ("HOLDS", "FAILS", "INCONCLUSIVE")
+_HOW_TO = "pass the claims.json or the --benchmark-autosave JSON of a `pytest bench/` run"
+
+
+class ResultsError(DataError):
+    """A results or baseline file cannot be used (the gate's infrastructure error)."""
+
+
+@dataclass(frozen=True)
+class Results:
+    """One run: where it came from, its machine info and its rows keyed `ID[case]@device`."""
+
+    path: str
+    machine: dict[str, Any]
+    rows: dict[str, dict[str, Any]]
+
+    @property
+    def devices(self) -> set[str]:
+        return {r["device"] for r in self.rows.values()}
+
+    @property
+    def profile(self) -> str | None:
+        profiles = {r.get("profile") for r in self.rows.values()}
+        return profiles.pop() if len(profiles) == 1 else None
+
+
+def key(row: dict[str, Any]) -> str:
+    return f"{row['claim']}[{row['case']}]@{row['device']}"
+
+
+def timing(row: dict[str, Any]) -> Timing | None:
+    doc = row.get("timing")
+    return Timing.from_dict(doc) if doc else None
+
+
+def load(path: str | Path) -> Results:
+    """Read and validate a run's results (ledger claims.json or pytest-benchmark JSON)."""
+    path = Path(path)
+    doc = _read(path)
+    if not isinstance(doc, dict):
+        raise ResultsError(f"{path}: expected a JSON object, found {type(doc).__name__}; {_HOW_TO}")
+    if "benchmarks" in doc and "machine_info" in doc:
+        machine = doc["machine_info"] if isinstance(doc["machine_info"], dict) else {}
+        schema = (machine.get("precision_kit") or {}).get("schema")
+        benchmarks = doc["benchmarks"] if isinstance(doc["benchmarks"], list) else []
+        rows = [b.get("extra_info") for b in benchmarks if isinstance(b, dict)]
+        rows = [r for r in rows if isinstance(r, dict) and "verdict" in r and "case" in r]
+    elif "schema" in doc:
+        schema, machine, rows = doc.get("schema"), doc.get("machine") or {}, doc.get("rows")
+    else:
+        raise ResultsError(
+            f"{path}: neither a precision_kit ledger (no 'schema') nor a pytest-benchmark result "
+            f"(no 'benchmarks' and 'machine_info'); {_HOW_TO}"
+        )
+    if schema != SCHEMA:
+        raise ResultsError(
+            f"{path}: schema {schema!r}, but this precision_kit reads {SCHEMA!r}; re-record the file with "
+            "this version (`pytest bench/ --benchmark-autosave`, then `precision-kit baseline`)"
+        )
+    if not isinstance(rows, list) or not rows:
+        raise ResultsError(f"{path}: expected a non-empty list of judged cases, found {rows!r:.80}; {_HOW_TO}")
+    keyed: dict[str, dict[str, Any]] = {}
+    for i, row in enumerate(rows):
+        _check_row(path, i, row)
+        k = key(row)
+        if k in keyed:
+            raise ResultsError(f"{path}: case {k} appears twice; a run judges each case once")
+        keyed[k] = row
+    return Results(str(path), machine, keyed)
+
+
+def _read(path: Path) -> Any:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ResultsError(f"{path} does not exist; {_HOW_TO}") from None
+    except (OSError, UnicodeDecodeError) as err:
+        raise ResultsError(f"{path} cannot be read ({err}); {_HOW_TO}") from err
+    if not text.strip():
+        raise ResultsError(f"{path} is empty (a failed or interrupted write?); {_HOW_TO}")
+
+    def reject(token: str):
+        raise ResultsError(f"{path} contains {token}; results must hold finite numbers only (null for a missing one)")
+
+    try:
+        return json.loads(text, parse_constant=reject)
+    except json.JSONDecodeError as err:
+        raise ResultsError(
+            f"{path} is not valid JSON ({err.msg} at line {err.lineno}, column {err.colno}; "
+            f"{len(text)} characters: truncated or corrupt?); {_HOW_TO}"
+        ) from None
+
+
+def _check_row(path: Path, i: int, row: Any) -> None:
+    where = f"{path}: case #{i}"
+    if not isinstance(row, dict):
+        raise ResultsError(f"{where}: expected an object, found {type(row).__name__}")
+    for field in ("claim", "case", "device", "verdict", "line"):
+        if not isinstance(row.get(field), str):
+            raise ResultsError(f"{where}: expected a string '{field}', found {row.get(field)!r}")
+    where = f"{path}: {key(row)}"
+    if row["verdict"] not in VERDICTS:
+        raise ResultsError(f"{where}: verdict {row['verdict']!r} is not one of {', '.join(VERDICTS)}")
+    if not isinstance(row.get("figures", {}), dict):
+        raise ResultsError(f"{where}: expected 'figures' to be an object, found {type(row['figures']).__name__}")
+    doc = row.get("timing")
+    if doc is None:
+        return
+    if not isinstance(doc, dict):
+        raise ResultsError(f"{where}: expected 'timing' to be an object, found {type(doc).__name__}")
+    for field in ("seconds", "reference_seconds"):
+        values = doc.get(field)
+        if not isinstance(values, list) or not values or not all(_positive(v) for v in values):
+            raise ResultsError(
+                f"{where}: timing.{field} must be a non-empty list of positive finite seconds, found {values!r:.120}"
+            )
+    if len(doc["seconds"]) != len(doc["reference_seconds"]):
+        raise ResultsError(f"{where}: timing has {len(doc['seconds'])} case and "
+                           f"{len(doc['reference_seconds'])} reference rounds; they must pair up")
+
+
+def _positive(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value) and value > 0
