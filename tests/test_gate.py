@@ -1,0 +1,175 @@
+"""The regression gate: real measurements made slower, less accurate or bigger on purpose
+make it fail with the case and the figures; an unusable baseline is an infrastructure
+error; a run gated against itself passes."""
+
+from __future__ import annotations
+
+import copy
+import json
+from dataclasses import asdict
+
+import pytest
+import torch
+from synthetic import synthetic_dataset
+
+from precision_kit import gate, ledger, results
+from precision_kit.cli import main
+from precision_kit.machine import this_machine
+from precision_kit.models import mlp
+from precision_kit.quantize import quantize_int8
+from precision_kit.size import model_size
+from precision_kit.timing import measure
+from precision_kit.train import SLOWDOWN_ENV, TrainConfig, train
+
+SEEDS = (0, 1, 2)
+
+
+def _row(claim: str, case: str, figures: dict, verdict: str = "HOLDS", timing=None) -> dict:
+    return ledger.row(
+        {"claim": claim, "source": "test", "statement": "s", "case": case, "verdict": verdict,
+         "line": f"{claim} line", "note": "", "harness_broken": None, "figures": figures},
+        "cpu", "quick", timing.to_dict() if timing is not None else None,
+    )
+
+
+def _run(rows: list[dict], name: str) -> results.Results:
+    return results.Results(name, this_machine(), {results.key(r): r for r in rows})
+
+
+@pytest.fixture(scope="module")
+def data():
+    return synthetic_dataset(n_train=1024, n_test=500)
+
+
+def _train_step_timing(data):
+    config = TrainConfig(epochs=1, batch_size=128, evaluation="none")
+    return measure(lambda: train(mlp(1, 32, seed=0), data, config), rounds=3, warmup=1)
+
+
+def test_an_injected_slowdown_fails_the_gate_naming_case_and_figures(data, monkeypatch):
+    base = _run([_row("BI-5", "depth=1", {}, timing=_train_step_timing(data))], "base")
+    monkeypatch.setenv(SLOWDOWN_ENV, "40")  # 40 extra 784×784 products per step: tens of times slower
+    slow = _run([_row("BI-5", "depth=1", {}, timing=_train_step_timing(data))], "slow")
+    report = gate.gate(base, slow)
+    assert report.exit_code == gate.EXIT_REGRESSION
+    [finding] = report.regressions
+    assert finding.kind == "timing" and finding.case == "BI-5[depth=1]@cpu"
+    assert "slower" in finding.message and "× the reference" in finding.message and "tolerance" in finding.message
+
+
+def _accuracies(data, lr: float) -> list[float]:
+    out = []
+    for seed in SEEDS:
+        result = train(mlp(1, 32, seed=seed), data, TrainConfig(epochs=2, batch_size=64, lr=lr, seed=seed))
+        out.append(result.test_accuracy)
+    return out
+
+
+def test_a_deliberate_accuracy_loss_fails_the_gate(data):
+    good = _accuracies(data, lr=1e-3)
+    worse = _accuracies(data, lr=1e-5)  # the deliberate regression: a learning rate 100× too small
+    assert min(good) > max(worse)  # the premise: the change really hurts
+    report = gate.gate(
+        _run([_row("SZ-1", "precision=fp32", {"fp32_accuracy": good, "train_accuracy": good})], "base"),
+        _run([_row("SZ-1", "precision=fp32", {"fp32_accuracy": worse, "train_accuracy": worse})], "worse"),
+    )
+    [finding] = report.regressions
+    assert finding.kind == "accuracy" and finding.case == "SZ-1[precision=fp32]@cpu"
+    assert "fp32_accuracy dropped" in finding.message and "3 paired seeds" in finding.message
+
+
+def test_seed_noise_alone_is_not_an_accuracy_regression():
+    base = [97.1, 97.4, 96.9, 97.2, 97.0]
+    cur = [97.3, 97.0, 97.1, 96.9, 97.2]  # other seeds' worth of noise, no consistent drop
+    report = gate.gate(
+        _run([_row("X-1", "c", {"accuracy": base})], "a"), _run([_row("X-1", "c", {"accuracy": cur})], "b")
+    )
+    assert report.exit_code == gate.EXIT_OK
+
+
+def test_a_bigger_quantized_model_fails_the_gate():
+    model = mlp(2, 64, seed=0)
+    small = asdict(model_size(quantize_int8(model, "torch.ao")))
+    # the deliberate regression: the last Linear left in float32 (quantized only up to it)
+    partly = torch.ao.quantization.quantize_dynamic(copy.deepcopy(model), {"1", "3"}, dtype=torch.qint8)
+    bigger = asdict(model_size(partly))
+    report = gate.gate(
+        _run([_row("BI-2", "depth=2", {"int8": small})], "base"),
+        _run([_row("BI-2", "depth=2", {"int8": bigger})], "big"),
+    )
+    assert report.regressions and {f.kind for f in report.regressions} == {"size"}
+    assert any("int8.serialized_bytes bigger" in f.message for f in report.regressions)
+
+
+def test_a_flipped_verdict_fails_the_gate_and_added_removed_cases_are_reported():
+    base = _run([_row("BI-3", "depth=2", {}, "HOLDS"), _row("OLD-1", "c", {})], "base")
+    cur = _run([_row("BI-3", "depth=2", {}, "FAILS"), _row("NEW-1", "c", {})], "cur")
+    report = gate.gate(base, cur)
+    [finding] = report.regressions
+    assert finding.kind == "verdict" and "HOLDS → FAILS" in finding.message
+    kinds = {(f.kind, f.case) for f in report.findings if not f.regression}
+    assert kinds == {("removed", "OLD-1[c]@cpu"), ("added", "NEW-1[c]@cpu")}
+
+
+def _write(tmp_path, name, rows, machine=None):
+    path, _ = ledger.write(rows, tmp_path, machine if machine is not None else this_machine(), name=name)
+    return path
+
+
+def test_cli_gate_exit_codes_and_a_run_against_itself(tmp_path, capsys):
+    rows = [_row("BI-3", "depth=2", {"a_accuracy": [97.0, 97.5]}, "HOLDS")]
+    base = _write(tmp_path, "base", rows)
+    assert main(["gate", str(base), "--baseline", str(base)]) == gate.EXIT_OK
+    flipped = _write(tmp_path, "cur", [dict(rows[0], verdict="FAILS")])
+    assert main(["gate", str(flipped), "--baseline", str(base)]) == gate.EXIT_REGRESSION
+    assert "REGRESSION verdict  BI-3[depth=2]@cpu" in capsys.readouterr().out
+
+
+BAD_BASELINES = {
+    "empty": ("", "is empty"),
+    "truncated": ('{"schema": "precision_kit.ledger/2", "machine": {}, "rows": [{"cla', "not valid JSON"),
+    "corrupt": ("\x00\x01 not json", "not valid JSON"),
+    "nan": ('{"schema": "precision_kit.ledger/2", "machine": {}, "rows": [{"x": NaN}]}', "contains NaN"),
+    "old-schema": ('{"schema": "precision_kit.ledger/1", "machine": {}, "rows": []}', "'precision_kit.ledger/1'"),
+    "no-rows": ('{"schema": "precision_kit.ledger/2", "machine": {}, "rows": []}', "non-empty list"),
+    "bad-timing": (None, "timing.seconds"),
+}
+
+
+@pytest.mark.parametrize("kind", sorted(BAD_BASELINES))
+def test_an_unusable_baseline_is_an_infrastructure_error(tmp_path, capsys, kind):
+    current = _write(tmp_path, "current", [_row("BI-3", "depth=2", {})])
+    text, expected = BAD_BASELINES[kind]
+    baseline = tmp_path / "baseline.json"
+    if text is None:
+        row = _row("BI-3", "depth=2", {})
+        row["timing"] = {"seconds": [0.1, None], "reference_seconds": [0.2, 0.2]}
+        text = json.dumps({"schema": ledger.SCHEMA, "machine": {}, "rows": [row]})
+    baseline.write_text(text)
+    assert main(["gate", str(current), "--baseline", str(baseline)]) == gate.EXIT_INFRA
+    assert expected in capsys.readouterr().err
+    assert main(["gate", str(current), "--baseline", str(tmp_path / "missing.json")]) == gate.EXIT_INFRA
+
+
+def test_a_baseline_from_another_machine_class_is_an_infrastructure_error(tmp_path, capsys):
+    other = copy.deepcopy(this_machine())
+    other["precision_kit"]["cpu_count"] = 128
+    other["precision_kit"]["gpu"] = "NVIDIA H100 80GB HBM3"
+    baseline = _write(tmp_path, "base", [_row("BI-3", "depth=2", {})], other)
+    current = _write(tmp_path, "cur", [_row("BI-3", "depth=2", {})])
+    assert main(["gate", str(current), "--baseline", str(baseline)]) == gate.EXIT_INFRA
+    err = capsys.readouterr().err
+    assert "another machine class" in err and "cpu_count: baseline 128" in err and "gpu: baseline 'NVIDIA" in err
+
+
+def test_storing_a_baseline_never_overwrites_it_with_a_bad_run(tmp_path):
+    good = _write(tmp_path, "run", [_row("BI-3", "depth=2", {})])
+    target = tmp_path / "baselines" / "claims.json"
+    assert main(["baseline", str(good), "--out", str(target)]) == 0
+    stored = target.read_bytes()
+    assert results.load(target).rows.keys() == {"BI-3[depth=2]@cpu"}
+    broken = tmp_path / "broken.json"
+    broken.write_text(good.read_text()[:100])
+    assert main(["baseline", str(broken), "--out", str(target)]) == gate.EXIT_INFRA
+    assert target.read_bytes() == stored
+    assert [p.name for p in target.parent.iterdir() if p.name.endswith(".tmp")] == []
