@@ -9,6 +9,10 @@
     precision-kit baseline RUN.json --out baselines/quick-cpu/claims.json
         store a run as a baseline: validated first, written atomically, never replaced by
         a file that fails validation.
+    precision-kit report RESULTS.json --out DIR [--other OTHER.json]
+        the claims ledger, the machine info and the sources' figures regenerated from a
+        run: DIR/report.md, a self-contained DIR/report.html and the figures as PNG files;
+        --other adds a CPU-vs-GPU time per case figure.
     precision-kit expect LEDGER.json [--out baselines/expected_verdicts.json]
         record a run's verdicts as the expected ones the benchmark cases check as they run.
 
@@ -52,6 +56,14 @@ def _baseline(args: argparse.Namespace) -> int:
     return 0
 
 
+def _report(args: argparse.Namespace) -> int:
+    from .report import write_report  # matplotlib is only needed here
+
+    summary = write_report(Path(args.run), Path(args.out), Path(args.other) if args.other else None)
+    print(summary.text())
+    return 0
+
+
 def _expect(args: argparse.Namespace) -> int:
     run = results.load(args.ledger)
     out = Path(args.out)
@@ -80,6 +92,11 @@ def parser() -> argparse.ArgumentParser:
     b.add_argument("run")
     b.add_argument("--out", required=True, help="e.g. baselines/quick-cpu/claims.json")
     b.set_defaults(func=_baseline)
+    r = sub.add_parser("report", help="markdown + HTML report with the sources' figures from a run")
+    r.add_argument("run", help="claims.json or --benchmark-autosave JSON of a run")
+    r.add_argument("--out", required=True, help="folder for report.md, report.html and the PNG figures")
+    r.add_argument("--other", help="a second run (e.g. on CUDA) for the CPU-vs-GPU figure")
+    r.set_defaults(func=_report)
     e = sub.add_parser("expect", help="record a run's verdicts as the expected ones")
     e.add_argument("ledger", help="claims.json of a benchmark run")
     e.add_argument("--out", default=str(DEFAULT_EXPECTED), help="expected-verdicts file (default: %(default)s)")
