@@ -30,7 +30,7 @@ from pathlib import Path
 from . import compare as compare_mod
 from . import gate as gate_mod
 from . import ledger, results
-from .errors import DataError
+from .errors import DataError, UnsupportedError
 
 DEFAULT_EXPECTED = Path("baselines") / "expected_verdicts.json"
 
@@ -108,7 +108,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
     try:
         return args.func(args)
-    except (DataError, OSError, json.JSONDecodeError) as err:
+    except (DataError, UnsupportedError, OSError, json.JSONDecodeError) as err:
         print(f"precision-kit {args.command}: infrastructure error: {err}", file=sys.stderr)
         return gate_mod.EXIT_INFRA
 

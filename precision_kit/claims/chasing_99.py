@@ -35,6 +35,7 @@ from ..stats import Interval, equivalence, mean_ci, superiority
 from ..train import TrainConfig, train
 from ..verdicts import Verdict, plain, signed
 from .base import ClaimResult, Context, claim
+from .report_data import arm_summaries
 
 SOURCE = "003_621ad06e8d3ade42.txt"
 QUICK_EPOCHS = 2  # shared quick budget of CH-2 … CH-6, so the lr 1e-4 base arm trains once
@@ -65,8 +66,6 @@ def lr4_runs(ctx: Context, n_seeds: range):
 
 
 # ---------------------------------------------------------------------------- helpers
-
-
 def accuracy_at(run, epoch: int) -> float:
     """Test accuracy (percent) of `run` after `epoch` epochs, read from its epoch records."""
     if not 1 <= epoch <= run.arm.config.epochs:
@@ -147,8 +146,6 @@ def inference(run, ctx: Context):
 
 
 # ---------------------------------------------------------------------------- claims
-
-
 @claim(
     "CH-1",
     SOURCE,
@@ -178,6 +175,7 @@ def ch1(ctx: Context, epochs: int) -> ClaimResult:
             "seeds": [r.seed for r in kept],
             "stated": STATED_CH1[epochs],
             "judgement": j,
+            "arms": arm_summaries({"lr1e-3": kept}, ctx),  # for the report
             "train_accuracy": train_accuracies(kept, epochs),
             "mean_test_accuracy_per_epoch": [
                 float(np.mean([accuracy_at(r, e) for r in kept])) for e in range(1, epochs + 1)
@@ -231,6 +229,7 @@ def ch2(ctx: Context, lr: float) -> ClaimResult:
             "train_accuracy_lr1e-3": train_accuracies(ref, epochs),
             f"train_accuracy_lr{lr:g}": train_other,
             "judgement": j,
+            "arms": arm_summaries({"lr1e-3": ref, f"lr{lr:g}": other}, ctx),  # for the report
             "epochs": epochs,
             "stated": {"lr1e-3": 97.5, "lr0.01": 95.29, "lr0.0001": 97.44},
         },
@@ -284,6 +283,7 @@ def ch3(ctx: Context, batch_size: int) -> ClaimResult:
             "train_accuracy_batch50": train_accuracies(base, epochs),
             f"train_accuracy_batch{run_batch}": train_accuracies(case, epochs),
             "judgement": j,
+            "arms": arm_summaries({"batch50": base, f"batch{run_batch}": case}, ctx),  # for the report
             "epochs": epochs,
             "seconds_per_epoch_batch50": sec_base,
             f"seconds_per_epoch_batch{run_batch}": sec_case,

@@ -20,6 +20,7 @@ from .chasing_99 import (
     paired_at,
     train_accuracies,
 )
+from .report_data import arm_summaries
 
 DEPTH_EPOCHS = {1: 100, 3: 50}  # paper: the source trained 1 hidden layer for 100 epochs, 3 for 50
 STATED_DEPTH = {1: 97.27, 3: 97.31}
@@ -75,6 +76,7 @@ def ch4(ctx: Context, depth: int) -> ClaimResult:
             "train_accuracy_depth2": train_accuracies(base, epochs),
             f"train_accuracy_depth{depth}": train_accuracies(case, epochs),
             "judgement": j,
+            "arms": arm_summaries({"depth2": base, f"depth{depth}": case}, ctx),  # for the report
             "epochs": epochs,
             "stated": STATED_DEPTH[depth],
         },
@@ -110,6 +112,7 @@ def ch5(ctx: Context) -> ClaimResult:
             "train_accuracy_relu": train_accuracies(relu, epochs),
             "train_accuracy_sigmoid": train_accuracies(sigmoid, epochs),
             "judgement": j,
+            "arms": arm_summaries({"relu": relu, "sigmoid": sigmoid}, ctx),  # for the report
             "epochs": epochs,
             "stated": {"relu": 97.31, "sigmoid": 95.93},
         },
@@ -150,6 +153,7 @@ def ch6(ctx: Context, width: int) -> ClaimResult:
             f"train_accuracy_width{narrow}": train_accuracies(runs[narrow], epochs),
             f"train_accuracy_width{wide}": train_accuracies(runs[wide], epochs),
             "judgement": j,
+            "arms": arm_summaries({f"width{narrow}": runs[narrow], f"width{wide}": runs[wide]}, ctx),
             "epochs": epochs,
             "seeds": len(n),
             "stated": {f"width{narrow}": STATED_WIDTH[narrow], f"width{wide}": STATED_WIDTH[wide]},

@@ -21,6 +21,7 @@ from ..stats import at_most, equivalence, lower_bound, mcnemar_exact, upper_boun
 from ..train import TrainConfig, train
 from ..verdicts import Verdict, signed
 from .base import ClaimResult, Context, claim, paired_accuracies
+from .report_data import epoch_curves
 
 SOURCE = "000_e98ab4010507ed48.txt"
 DEPTHS = (2, 4, 6, 8, 10)
@@ -75,6 +76,7 @@ def bi1(ctx: Context, depth: int, precision: str = "amp-fp16") -> ClaimResult:
             "judgement": j,
             "skipped_steps": [r.skipped_steps for r in amp],
             "epochs": base[0].arm.config.epochs,
+            "curves": {"fp32": epoch_curves(base), precision: epoch_curves(amp)},  # for the report
         },
         note=note,
         timed=lambda: evaluate(model, data, "test", precision),  # inference under the arm's autocast
@@ -138,7 +140,7 @@ def bi3(ctx: Context, depth: int, backend: str = "torch.ao") -> ClaimResult:
     ctx.require(depth, QUICK_DEPTHS, "depth")
     runs = _trained_fp32(ctx, depth)
     data = dataset(runs[0].arm, "cpu", ctx.root)
-    acc32, acc8, tests, q_model = [], [], [], None
+    acc32, acc8, tests, q_model, q_loss = [], [], [], None, []
     for run in runs:
         if run.diverged:
             continue
@@ -147,6 +149,7 @@ def bi3(ctx: Context, depth: int, backend: str = "torch.ao") -> ClaimResult:
         test = mcnemar_exact(run.correct, q.correct)
         acc32.append(run.accuracy)
         acc8.append(q.accuracy)
+        q_loss.append(round(q.loss, 4))
         tests.append({"seed": run.seed, "b": test.b, "c": test.c, "p": test.p_value})
     j = at_most(acc8, acc32, bound=1.2)  # Δ = fp32 − int8 = the drop
     note = ""
@@ -157,7 +160,8 @@ def bi3(ctx: Context, depth: int, backend: str = "torch.ao") -> ClaimResult:
         f"depth={depth}-{backend}",
         j.verdict,
         j.line(),
-        figures={"fp32_accuracy": acc32, "int8_accuracy": acc8, "mcnemar_per_seed": tests, "judgement": j},
+        figures={"fp32_accuracy": acc32, "int8_accuracy": acc8, "mcnemar_per_seed": tests, "judgement": j,
+                 "curves": {"fp32": epoch_curves([r for r in runs if not r.diverged])}, "int8_test_loss": q_loss},
         note=note,
         timed=lambda: evaluate(q_model, data),
     )

@@ -26,6 +26,7 @@ from ..stats import Verdict, equivalence, mcnemar_exact, mean_ci
 from ..train import TrainConfig, train
 from ..verdicts import combine
 from .base import ClaimResult, Context, claim, paired_accuracies
+from .report_data import train_seconds
 
 SOURCE = "001_0887f68cfdec8286.txt"
 SPEC = ModelSpec("mlp", depth=2, width=(128, 64), init="default")
@@ -288,7 +289,8 @@ def sz4(ctx: Context, mode: str = "value", clip: float = 0.5) -> ClaimResult:
         figures={"fp32_accuracy": acc32, "amp-fp16_accuracy": acc16, "judgement": j,
                  "curve_mean_accuracy": means, "lowest_clip": lowest, "highest_clip": highest,
                  "0.01_is_lowest": lowest == 0.01, "0.5_is_highest": highest == 0.5,
-                 "skipped_steps": [r.skipped_steps for r in amp], "steps": amp[0].steps},
+                 "skipped_steps": [r.skipped_steps for r in amp], "steps": amp[0].steps,
+                 "curve_train_seconds": train_seconds(curve, ("fp32", "amp-fp16"))},
         note="; ".join(n for n in (note, order, f"{amp[0].steps} steps per run") if n),
         timed=lambda: evaluate(model, data, "test", "amp-fp16"),
     )

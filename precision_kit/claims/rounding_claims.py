@@ -27,6 +27,7 @@ from ..stats import Verdict, at_most, equivalence, mcnemar_exact, superiority
 from ..train import train
 from .base import ClaimResult, Context, claim
 from .parameter_precision import SOURCE, SPEC, arm, better_note
+from .report_data import rounded_value_counts
 
 CHANCE = 10.0  # percent, 10 balanced classes
 COLLAPSE_BOUND = 5.0  # "collapses to chance": accuracy ≤ chance + 5 points
@@ -169,7 +170,7 @@ def sz6(ctx: Context) -> ClaimResult:
         "SZ-6", f"bound={WEIGHT_BOUND}", verdict, line,
         figures={"per_layer_range": ranges, "histogram_edges": list(HIST_EDGES),
                  "histogram_counts": hist, "outside": outside, "n_values": n_values,
-                 "max_abs": peak},
+                 "max_abs": peak, "rounded_value_counts": rounded_value_counts(states, (1, 2))},
         note="weights and biases both checked; histogram counts: [below −1, 40 bins, above 1]",
         timed=lambda: sum(outside_count(s) for s in states),
     )
