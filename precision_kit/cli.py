@@ -6,9 +6,9 @@
     precision-kit compare A.json B.json [--format github]
         the same cases of two runs side by side (e.g. CPU vs CUDA): times, speedups,
         accuracies, verdicts.
-    precision-kit baseline RUN.json --out baselines/quick-cpu/claims.json
-        store a run as a baseline: validated first, written atomically, never replaced by
-        a file that fails validation.
+    precision-kit baseline RUN.json [RUN2.json …] --out baselines/quick-cpu/claims.json
+        store a run as a baseline (several unchanged runs: their between-run timing noise
+        too): validated first, written atomically, never replaced by a file that fails.
     precision-kit report RESULTS.json --out DIR [--other OTHER.json]
         the claims ledger, the machine info and the sources' figures regenerated from a
         run: DIR/report.md, a self-contained DIR/report.html and the figures as PNG files;
@@ -49,10 +49,22 @@ def _compare(args: argparse.Namespace) -> int:
 
 
 def _baseline(args: argparse.Namespace) -> int:
-    run = results.load(args.run)  # raises before anything is written
-    rows = list(run.rows.values())
-    json_path, md_path = ledger.write(rows, Path(args.out).parent, run.machine, name=Path(args.out).stem)
-    print(f"stored {len(rows)} cases of {args.run} as the baseline {json_path} (and {md_path})")
+    runs = [results.load(path) for path in args.runs]  # raises before anything is written
+    first = runs[0]
+    for other in runs[1:]:
+        gate_mod.check_machine(first, other)
+    rows = []
+    for k, row in first.rows.items():
+        same = [r.rows[k] for r in runs if k in r.rows]
+        if len(same) > 1:
+            if {r["verdict"] for r in same} != {row["verdict"]}:
+                print(f"warning: {k} reached different verdicts in the runs: {[r['verdict'] for r in same]}")
+            values = [results.timing(r).normalized for r in same if r.get("timing")]
+            row = {**row, "timing_envelope": values} if len(values) > 1 else row
+        rows.append(row)
+    out = Path(args.out)
+    json_path, md_path = ledger.write(rows, out.parent, first.machine, name=out.stem)
+    print(f"stored {len(rows)} cases of {len(runs)} run(s) as the baseline {json_path} (and {md_path})")
     return 0
 
 
@@ -89,7 +101,7 @@ def parser() -> argparse.ArgumentParser:
     c.add_argument("--format", default="simple", help="tabulate format, e.g. github (default: %(default)s)")
     c.set_defaults(func=_compare)
     b = sub.add_parser("baseline", help="store a validated run as a baseline (atomic)")
-    b.add_argument("run")
+    b.add_argument("runs", nargs="+", help="runs of the unchanged tree (each case keeps every run's time)")
     b.add_argument("--out", required=True, help="e.g. baselines/quick-cpu/claims.json")
     b.set_defaults(func=_baseline)
     r = sub.add_parser("report", help="markdown + HTML report with the sources' figures from a run")

@@ -124,6 +124,9 @@ def _check_row(path: Path, i: int, row: Any) -> None:
         raise ResultsError(f"{where}: verdict {row['verdict']!r} is not one of {', '.join(VERDICTS)}")
     if not isinstance(row.get("figures", {}), dict):
         raise ResultsError(f"{where}: expected 'figures' to be an object, found {type(row['figures']).__name__}")
+    envelope = row.get("timing_envelope")
+    if envelope is not None and (not isinstance(envelope, list) or not all(_positive(v) for v in envelope)):
+        raise ResultsError(f"{where}: timing_envelope must list positive finite numbers, found {envelope!r:.120}")
     doc = row.get("timing")
     if doc is None:
         return

@@ -173,3 +173,23 @@ def test_storing_a_baseline_never_overwrites_it_with_a_bad_run(tmp_path):
     assert main(["baseline", str(broken), "--out", str(target)]) == gate.EXIT_INFRA
     assert target.read_bytes() == stored
     assert [p.name for p in target.parent.iterdir() if p.name.endswith(".tmp")] == []
+
+
+def test_a_baseline_of_several_runs_keeps_their_between_run_noise(tmp_path, capsys):
+    from precision_kit.timing import Timing
+
+    def run(name, seconds):
+        t = Timing((seconds,) * 5, (0.02,) * 5, "ref")
+        return _write(tmp_path, name, [_row("SZ-1", "precision=fp64", {}, timing=t)])
+
+    fast, slow = run("fast", 0.033), run("slow", 0.043)  # one unchanged case, two modes
+    target = tmp_path / "baseline.json"
+    assert main(["baseline", str(fast), str(slow), "--out", str(target)]) == 0
+    [row] = results.load(target).rows.values()
+    assert row["timing_envelope"] == pytest.approx([1.65, 2.15])
+    # 0.043 s is +30% over the first run alone, but inside what the unchanged runs did
+    assert main(["gate", str(slow), "--baseline", str(fast)]) == gate.EXIT_REGRESSION
+    assert main(["gate", str(slow), "--baseline", str(target)]) == gate.EXIT_OK
+    capsys.readouterr()
+    assert main(["gate", str(run("slower", 0.06)), "--baseline", str(target)]) == gate.EXIT_REGRESSION
+    assert "3× the reference vs at most 2.15× in 2 baseline run(s) (+40%" in capsys.readouterr().out
