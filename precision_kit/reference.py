@@ -19,9 +19,9 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .data import FILE_NAMES, find_dataset_files
 from .errors import DataError
 from .files import atomic_writer
+from .locate import FILE_NAMES, find_dataset_files
 
 MNIST_MEAN, MNIST_STD = 0.1307, 0.3081
 

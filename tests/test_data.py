@@ -16,23 +16,12 @@ from hypothesis import strategies as st
 
 from precision_kit import data as pk_data
 from precision_kit import idx as pk_idx
-from precision_kit.data import (
-    DATASETS,
-    FILE_NAMES,
-    NORMALIZATIONS,
-    Dataset,
-    Split,
-    epoch_batches,
-    find_dataset_files,
-    kfold,
-    kfold_indices,
-    load_dataset,
-    resolve_root,
-    search_dirs,
-)
+from precision_kit import locate as pk_locate
+from precision_kit.data import NORMALIZATIONS, Dataset, Split, epoch_batches, kfold, kfold_indices, load_dataset
 from precision_kit.devices import resolve_device
 from precision_kit.errors import DataError, UnsupportedError
 from precision_kit.idx import MNIST_SHA256, read_idx
+from precision_kit.locate import DATASETS, FILE_NAMES, find_dataset_files, resolve_root, search_dirs
 
 # ---------------------------------------------------------------- synthetic IDX helpers
 
@@ -86,7 +75,7 @@ def no_network_no_env(monkeypatch, tmp_path):
     def no_fetch(url, out, timeout=60.0):
         raise AssertionError(f"test tried to reach the network: {url}")
 
-    monkeypatch.setattr(pk_data, "_fetch", no_fetch)
+    monkeypatch.setattr(pk_locate, "_fetch", no_fetch)
 
 
 # ---------------------------------------------------------------- IDX parsing
@@ -358,7 +347,7 @@ def test_download_with_patched_fetch(tmp_path, monkeypatch):
     monkeypatch.delenv("PRECISION_KIT_OFFLINE")
     payloads = _gz_payloads()
     resources = [(f, hashlib.md5(b).hexdigest()) for f, b in payloads.items()]
-    monkeypatch.setattr(pk_data, "_mirrors", lambda name: (["http://a/", "http://b/"], resources))
+    monkeypatch.setattr(pk_locate, "_mirrors", lambda name: (["http://a/", "http://b/"], resources))
     tried = []
 
     def fetch(url, out, timeout=60.0):
@@ -369,7 +358,7 @@ def test_download_with_patched_fetch(tmp_path, monkeypatch):
             raise urllib.error.URLError("connection reset")
         out.write(body)
 
-    monkeypatch.setattr(pk_data, "_fetch", fetch)
+    monkeypatch.setattr(pk_locate, "_fetch", fetch)
     ds = load_dataset(root=tmp_path, verify=False)
     assert len(ds.train) == 12 and len(ds.test) == 6
     assert len(tried) == 8
@@ -389,7 +378,7 @@ def test_failed_download_leaves_no_partial_file(tmp_path, monkeypatch, failure):
         if failure == "interrupt":
             raise KeyboardInterrupt
 
-    monkeypatch.setattr(pk_data, "_fetch", fetch)
+    monkeypatch.setattr(pk_locate, "_fetch", fetch)
     expected = KeyboardInterrupt if failure == "interrupt" else DataError
     with pytest.raises(expected) as info:
         load_dataset(root=tmp_path)
