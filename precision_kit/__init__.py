@@ -9,9 +9,10 @@ from .data import Dataset, Split, load_dataset
 from .errors import DataError, PrecisionKitError, UnsupportedError
 from .evaluate import EvalResult, evaluate
 from .models import cnn, mlp
+from .packing import pack_rounded, unpack_rounded
 from .precision import PRECISIONS, Precision, cast_for_inference, get_precision
 from .quantize import INT8_BACKENDS, quantize_int8, round_weights
-from .size import SizeReport, model_size, pack_rounded, unpack_rounded
+from .size import SizeReport, model_size
 from .train import TrainConfig, TrainResult, train
 
 __version__ = "0.1.0"

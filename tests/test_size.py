@@ -15,8 +15,9 @@ from hypothesis.extra.numpy import array_shapes, arrays
 from torch import nn
 
 from precision_kit.errors import DataError
+from precision_kit.packing import RoundedEncoding, pack_rounded, unpack_rounded
 from precision_kit.quantize import quantize_int8, round_tensor, round_weights
-from precision_kit.size import RoundedEncoding, SizeReport, model_size, pack_rounded, unpack_rounded
+from precision_kit.size import SizeReport, model_size
 
 HAS_TORCHAO = importlib.util.find_spec("torchao") is not None
 

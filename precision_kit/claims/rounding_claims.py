@@ -20,9 +20,10 @@ from .. import cache
 from ..data import kfold_indices
 from ..evaluate import evaluate
 from ..experiment import dataset, run_seeds
+from ..packing import pack_rounded
 from ..precision import get_precision
 from ..quantize import round_weights
-from ..size import model_size, pack_rounded
+from ..size import model_size
 from ..stats import Verdict, at_most, equivalence, mcnemar_exact, superiority
 from ..train import train
 from .base import ClaimResult, Context, claim
