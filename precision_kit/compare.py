@@ -67,7 +67,12 @@ def table(a: Results, b: Results, fmt: str = "simple") -> str:
             ra["verdict"],
             rb["verdict"] + (" (changed)" if rb["verdict"] != ra["verdict"] else ""),
         ))
-    out = [f"A = {a.path}\nB = {b.path}\n", tabulate(body, headers=HEADERS, tablefmt=fmt, disable_numparse=True)]
+    out = [
+        f"A = {a.path}\nB = {b.path}\n",
+        tabulate(body, headers=HEADERS, tablefmt=fmt, disable_numparse=True),
+        "\ns: median seconds of the timed call; / ref: the same in units of the run's reference GEMM; "
+        "acc %: mean over seeds of the case's first per-seed test-accuracy figure",
+    ]
     if only_a or only_b:
         out.append(f"\nonly in A: {', '.join(only_a) or '-'}\nonly in B: {', '.join(only_b) or '-'}")
     return "\n".join(out)
