@@ -109,6 +109,16 @@ def train_accuracies(runs: Sequence, epoch: int) -> list[float]:
     return [float(r.epochs[epoch - 1].train_accuracy) for r in runs if reached(r, epoch)]
 
 
+def pair_figures(ctx: Context, epochs: int, j, arms: dict[str, tuple[Sequence, list[float]]]) -> dict:
+    """The figures every two-arm CH claim stores: each arm's per-seed test and train accuracy
+    (`arms`: label → (runs, paired test accuracies)), the judgement, the epoch budget and, for
+    the report, the arms' loss curves and confusion matrices."""
+    out: dict = {f"accuracy_{label}": acc for label, (_, acc) in arms.items()}
+    out.update({f"train_accuracy_{label}": train_accuracies(runs, epochs) for label, (runs, _) in arms.items()})
+    out.update(judgement=j, epochs=epochs, arms=arm_summaries({label: runs for label, (runs, _) in arms.items()}, ctx))
+    return out
+
+
 @dataclass(frozen=True)
 class VersusStated:
     """Mean accuracy over seeds against a stated single-run number: Δ = acc − stated."""
@@ -224,13 +234,7 @@ def ch2(ctx: Context, lr: float) -> ClaimResult:
         j.verdict,
         j.line(),
         figures={
-            "accuracy_lr1e-3": acc_ref,
-            f"accuracy_lr{lr:g}": acc_other,
-            "train_accuracy_lr1e-3": train_accuracies(ref, epochs),
-            f"train_accuracy_lr{lr:g}": train_other,
-            "judgement": j,
-            "arms": arm_summaries({"lr1e-3": ref, f"lr{lr:g}": other}, ctx),  # for the report
-            "epochs": epochs,
+            **pair_figures(ctx, epochs, j, {"lr1e-3": (ref, acc_ref), f"lr{lr:g}": (other, acc_other)}),
             "stated": {"lr1e-3": 97.5, "lr0.01": 95.29, "lr0.0001": 97.44},
         },
         note=note,
@@ -278,13 +282,7 @@ def ch3(ctx: Context, batch_size: int) -> ClaimResult:
         j.line(),
         figures={
             "batch_size_run": run_batch,
-            "accuracy_batch50": acc_base,
-            f"accuracy_batch{run_batch}": acc_case,
-            "train_accuracy_batch50": train_accuracies(base, epochs),
-            f"train_accuracy_batch{run_batch}": train_accuracies(case, epochs),
-            "judgement": j,
-            "arms": arm_summaries({"batch50": base, f"batch{run_batch}": case}, ctx),  # for the report
-            "epochs": epochs,
+            **pair_figures(ctx, epochs, j, {"batch50": (base, acc_base), f"batch{run_batch}": (case, acc_case)}),
             "seconds_per_epoch_batch50": sec_base,
             f"seconds_per_epoch_batch{run_batch}": sec_case,
             "epoch_time_ratio_vs_batch50": sec_case / sec_base,

@@ -17,10 +17,9 @@ from .chasing_99 import (
     arm,
     inference,
     lr4_runs,
+    pair_figures,
     paired_at,
-    train_accuracies,
 )
-from .report_data import arm_summaries
 
 DEPTH_EPOCHS = {1: 100, 3: 50}  # paper: the source trained 1 hidden layer for 100 epochs, 3 for 50
 STATED_DEPTH = {1: 97.27, 3: 97.31}
@@ -71,13 +70,7 @@ def ch4(ctx: Context, depth: int) -> ClaimResult:
         j.verdict,
         j.line(),
         figures={
-            "accuracy_depth2": acc_base,
-            f"accuracy_depth{depth}": acc_case,
-            "train_accuracy_depth2": train_accuracies(base, epochs),
-            f"train_accuracy_depth{depth}": train_accuracies(case, epochs),
-            "judgement": j,
-            "arms": arm_summaries({"depth2": base, f"depth{depth}": case}, ctx),  # for the report
-            "epochs": epochs,
+            **pair_figures(ctx, epochs, j, {"depth2": (base, acc_base), f"depth{depth}": (case, acc_case)}),
             "stated": STATED_DEPTH[depth],
         },
         note=note,
@@ -107,13 +100,7 @@ def ch5(ctx: Context) -> ClaimResult:
         j.verdict,
         j.line(),
         figures={
-            "accuracy_relu": acc_relu,
-            "accuracy_sigmoid": acc_sig,
-            "train_accuracy_relu": train_accuracies(relu, epochs),
-            "train_accuracy_sigmoid": train_accuracies(sigmoid, epochs),
-            "judgement": j,
-            "arms": arm_summaries({"relu": relu, "sigmoid": sigmoid}, ctx),  # for the report
-            "epochs": epochs,
+            **pair_figures(ctx, epochs, j, {"relu": (relu, acc_relu), "sigmoid": (sigmoid, acc_sig)}),
             "stated": {"relu": 97.31, "sigmoid": 95.93},
         },
         note=note,
@@ -148,13 +135,9 @@ def ch6(ctx: Context, width: int) -> ClaimResult:
         j.verdict,
         j.line(),
         figures={
-            f"accuracy_width{narrow}": acc_narrow,
-            f"accuracy_width{wide}": acc_wide,
-            f"train_accuracy_width{narrow}": train_accuracies(runs[narrow], epochs),
-            f"train_accuracy_width{wide}": train_accuracies(runs[wide], epochs),
-            "judgement": j,
-            "arms": arm_summaries({f"width{narrow}": runs[narrow], f"width{wide}": runs[wide]}, ctx),
-            "epochs": epochs,
+            **pair_figures(
+                ctx, epochs, j, {f"width{narrow}": (runs[narrow], acc_narrow), f"width{wide}": (runs[wide], acc_wide)}
+            ),
             "seeds": len(n),
             "stated": {f"width{narrow}": STATED_WIDTH[narrow], f"width{wide}": STATED_WIDTH[wide]},
         },
