@@ -68,14 +68,15 @@ def judge(request, benchmark, pk_profile, data_root):
             result = run_claim(claim_id, ctx, **params)
         except (NotInProfile, UnsupportedError) as err:
             pytest.skip(str(err))
-        timer = AlternatingTimer(device)
+        timing = None
         if result.timed:
             # alternating rounds: the reference GEMM (pytest-benchmark's untimed setup), then the case
+            timer = AlternatingTimer(device)
             benchmark.pedantic(timer.wrap(result.timed), setup=timer.before_round, rounds=rounds, warmup_rounds=1)
+            timing = timer.result(warmup=1).to_dict()
         else:
             benchmark.pedantic(lambda: None, rounds=1, iterations=1)
         info = result.to_dict()
-        timing = timer.result(warmup=1).to_dict() if result.timed else None
         benchmark.extra_info.update(info, device=device, profile=pk_profile, timing=timing)
         _ROWS.append(ledger.row(info, device, pk_profile, timing))
         print(f"\n{claim_id} [{result.case}] {device}: {result.line}" + (f" — {result.note}" if result.note else ""))
