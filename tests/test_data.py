@@ -1,11 +1,10 @@
-"""Tests of precision_kit.idx / data / devices on small synthetic IDX files (no real data, no network)."""
+"""Tests of precision_kit.data / locate / devices on small synthetic IDX files (no real data, no network)."""
 
 from __future__ import annotations
 
 import gzip
 import hashlib
 import os
-import struct
 import urllib.error
 from pathlib import Path
 
@@ -13,6 +12,7 @@ import pytest
 import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from idx_files import idx_images, idx_labels, synthetic, write, write_dataset
 
 from precision_kit import data as pk_data
 from precision_kit import idx as pk_idx
@@ -20,49 +20,8 @@ from precision_kit import locate as pk_locate
 from precision_kit.data import NORMALIZATIONS, Dataset, Split, epoch_batches, kfold, kfold_indices, load_dataset
 from precision_kit.devices import resolve_device
 from precision_kit.errors import DataError, UnsupportedError
-from precision_kit.idx import MNIST_SHA256, read_idx
+from precision_kit.idx import MNIST_SHA256
 from precision_kit.locate import DATASETS, FILE_NAMES, find_dataset_files, resolve_root, search_dirs
-
-# ---------------------------------------------------------------- synthetic IDX helpers
-
-
-def idx_images(images: torch.Tensor) -> bytes:
-    """IDX bytes (magic 2051) of a uint8 (N, rows, cols) tensor."""
-    n, rows, cols = images.shape
-    return struct.pack(">IIII", 2051, n, rows, cols) + images.numpy().tobytes()
-
-
-def idx_labels(labels: torch.Tensor) -> bytes:
-    """IDX bytes (magic 2049) of a uint8 (N,) tensor."""
-    return struct.pack(">II", 2049, labels.shape[0]) + labels.numpy().tobytes()
-
-
-def write(path: Path, content: bytes, gz: bool = False) -> Path:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_bytes(gzip.compress(content, mtime=0) if gz else content)
-    return path
-
-
-def synthetic(n: int, seed: int) -> tuple[torch.Tensor, torch.Tensor]:
-    g = torch.Generator().manual_seed(seed)
-    images = torch.randint(0, 256, (n, 28, 28), generator=g, dtype=torch.uint8)
-    labels = torch.randint(0, 10, (n,), generator=g, dtype=torch.uint8)
-    return images, labels
-
-
-def write_dataset(
-    root: Path, name: str = "mnist", n_train: int = 24, n_test: int = 10, gz: bool = True
-) -> dict[str, tuple[torch.Tensor, torch.Tensor]]:
-    """Write the four IDX files of a small synthetic dataset into root/name/."""
-    out = {}
-    for split, n, seed in (("train", n_train, 1), ("test", n_test, 2)):
-        images, labels = synthetic(n, seed)
-        img_base, lbl_base = pk_data.SPLIT_FILES[split]
-        suffix = ".gz" if gz else ""
-        write(root / name / f"{img_base}{suffix}", idx_images(images), gz)
-        write(root / name / f"{lbl_base}{suffix}", idx_labels(labels), gz)
-        out[split] = (images, labels)
-    return out
 
 
 @pytest.fixture(autouse=True)
@@ -76,97 +35,6 @@ def no_network_no_env(monkeypatch, tmp_path):
         raise AssertionError(f"test tried to reach the network: {url}")
 
     monkeypatch.setattr(pk_locate, "_fetch", no_fetch)
-
-
-# ---------------------------------------------------------------- IDX parsing
-
-
-@pytest.mark.parametrize("gz", [False, True])
-def test_read_idx_round_trip(tmp_path, gz):
-    images, labels = synthetic(7, 0)
-    img = read_idx(write(tmp_path / "img", idx_images(images), gz))
-    lbl = read_idx(write(tmp_path / "lbl", idx_labels(labels), gz), kind="labels")
-    assert img.dtype == torch.uint8 and torch.equal(img, images)
-    assert lbl.dtype == torch.uint8 and torch.equal(lbl, labels)
-
-
-def test_gzip_detected_by_magic_not_suffix(tmp_path):
-    images, _ = synthetic(3, 0)
-    raw_named_gz = write(tmp_path / "a.gz", idx_images(images), gz=False)
-    gz_named_raw = write(tmp_path / "b", idx_images(images), gz=True)
-    assert torch.equal(read_idx(raw_named_gz), images)
-    assert torch.equal(read_idx(gz_named_raw), images)
-
-
-def test_wrong_magic(tmp_path):
-    path = write(tmp_path / "x", struct.pack(">II", 2050, 0))
-    with pytest.raises(DataError, match=r"2051.*2049.*found 2050") as info:
-        read_idx(path)
-    assert str(path) in str(info.value)
-
-
-def test_wrong_dtype_byte(tmp_path):
-    path = write(tmp_path / "x", bytes([0, 0, 0x0D, 1]) + struct.pack(">I", 0))
-    with pytest.raises(DataError, match="0x08"):
-        read_idx(path)
-
-
-def test_wrong_kind(tmp_path):
-    path = write(tmp_path / "x", idx_labels(torch.zeros(3, dtype=torch.uint8)))
-    with pytest.raises(DataError, match="expected an IDX images file"):
-        read_idx(path, kind="images")
-
-
-def test_header_count_larger_than_data(tmp_path):
-    images, _ = synthetic(4, 0)
-    content = struct.pack(">IIII", 2051, 5, 28, 28) + images.numpy().tobytes()
-    with pytest.raises(DataError, match="truncated"):
-        read_idx(write(tmp_path / "x", content))
-
-
-def test_trailing_data(tmp_path):
-    _, labels = synthetic(4, 0)
-    with pytest.raises(DataError, match="trailing data"):
-        read_idx(write(tmp_path / "x", idx_labels(labels) + b"\x00"))
-
-
-def test_short_header(tmp_path):
-    with pytest.raises(DataError, match="16-byte IDX header"):
-        read_idx(write(tmp_path / "x", struct.pack(">II", 2051, 1)))
-
-
-def test_empty_file(tmp_path):
-    path = write(tmp_path / "empty.gz", b"")
-    with pytest.raises(DataError, match="empty") as info:
-        read_idx(path)
-    assert str(path) in str(info.value)
-
-
-def test_truncated_gzip(tmp_path):
-    images, _ = synthetic(20, 0)
-    compressed = gzip.compress(idx_images(images))
-    path = write(tmp_path / "t.gz", compressed[: len(compressed) // 2])
-    with pytest.raises(DataError, match="gzip") as info:
-        read_idx(path)
-    assert str(path) in str(info.value)
-
-
-@pytest.mark.parametrize("where", [0.3, 0.5, 0.8, -6])
-def test_bit_flipped_gzip_is_an_error_not_garbage(tmp_path, where):
-    images, _ = synthetic(20, 0)
-    compressed = bytearray(gzip.compress(idx_images(images)))
-    pos = int(len(compressed) * where) if isinstance(where, float) else len(compressed) + where
-    compressed[pos] ^= 0x10
-    path = write(tmp_path / "f.gz", bytes(compressed))
-    with pytest.raises(DataError, match="gzip") as info:
-        read_idx(path)
-    assert str(path) in str(info.value)
-
-
-def test_label_out_of_range_names_index_and_value(tmp_path):
-    labels = torch.tensor([1, 2, 9, 0, 12, 3], dtype=torch.uint8)
-    with pytest.raises(DataError, match=r"label 12 at index 4"):
-        read_idx(write(tmp_path / "l", idx_labels(labels)))
 
 
 # ---------------------------------------------------------------- loading and verification
