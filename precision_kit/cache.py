@@ -24,7 +24,9 @@ from .files import atomic_writer
 
 ENV_CACHE = "PRECISION_KIT_CACHE"
 # The modules whose code decides what a trained model is.
-_KEY_MODULES = ("data.py", "idx.py", "models.py", "precision.py", "train.py", "evaluate.py", "experiment.py")
+_KEY_MODULES = (
+    "data.py", "idx.py", "models.py", "precision.py", "train.py", "mlp_step.py", "evaluate.py", "experiment.py",
+)
 
 
 def cache_dir() -> Path:

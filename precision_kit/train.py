@@ -2,9 +2,11 @@
 
 Speed choices, each measured (see README): the whole split lives as one tensor on the
 training device, cast once to the parameter dtype; a batch is an index slice of a
-permutation drawn from the data-order generator; Adam is fused; losses and correct counts
-are accumulated on the device (no `.item()` per step) and looked at every
-`CHECK_EVERY` steps, which is also how divergence is caught; denormals are flushed on CPU.
+permutation drawn from the data-order generator, gathered into one reused buffer; Adam is
+fused; losses and correct counts are accumulated on the device (no `.item()` per step) and
+looked at every `CHECK_EVERY` steps, which is also how divergence is caught; denormals are
+flushed on CPU. A plain MLP in a pure mode on the CPU skips autograd: `mlp_step.MLPStep`
+runs the same ATen ops into preallocated buffers, bit-identical to the autograd path.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from .data import Dataset, epoch_batches
 from .devices import resolve_device
 from .errors import PrecisionKitError
 from .evaluate import evaluate
+from .mlp_step import mlp_step_for
 from .precision import (
     PRECISIONS,
     autocast,
@@ -209,6 +212,10 @@ def train(
     scaler = grad_scaler(mode, device)
     order = data_generator(config.seed)
     params = [p for p in model.parameters() if p.requires_grad]
+    model.train()
+    fast = mlp_step_for(model, mode, device, config.batch_size)
+    # Each batch is gathered into one buffer: a fresh 1.6 MB tensor per step costs page faults.
+    batch_buffer = torch.empty((config.batch_size, flat.shape[1]), dtype=flat.dtype, device=device)
     slowdown = _slowdown_steps()
     if device.type == "cuda":
         torch.cuda.reset_peak_memory_stats(device)
@@ -223,7 +230,7 @@ def train(
         if on_epoch is not None:
             on_epoch(0, model)
         for epoch in range(config.epochs):
-            model.train()
+            model.train()  # evaluate() left it in eval mode
             batches = epoch_batches(len(labels), config.batch_size, order, device)
             losses = torch.zeros(len(batches), dtype=torch.float32, device=device)
             correct = torch.zeros((), dtype=torch.int64, device=device)
@@ -231,12 +238,17 @@ def train(
             start = time.perf_counter()
             for i, idx in enumerate(batches):
                 # index_select on the flat view: ~2× faster than images[idx] on CPU
-                x = flat.index_select(0, idx).view(-1, *sample_shape)
+                x = torch.index_select(flat, 0, idx, out=batch_buffer[: len(idx)])
                 y = labels.index_select(0, idx)
-                with autocast(mode, device):
-                    logits = model(x)
-                    loss = F.cross_entropy(logits, y)
-                _step(loss, optimizer, scaler, params, config, skipped)
+                if fast is not None:
+                    logits, loss = fast(x, y)
+                    _clip(params, config)
+                    optimizer.step()
+                else:
+                    with autocast(mode, device):
+                        logits = model(x.view(-1, *sample_shape))
+                        loss = F.cross_entropy(logits, y)
+                    _step(loss, optimizer, scaler, params, config, skipped)
                 if slowdown:
                     _burn(slowdown, x)
                 losses[i] = loss.detach()
