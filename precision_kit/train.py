@@ -213,9 +213,10 @@ def train(
     order = data_generator(config.seed)
     params = [p for p in model.parameters() if p.requires_grad]
     model.train()
-    fast = mlp_step_for(model, mode, device, config.batch_size)
+    rows = min(config.batch_size, len(labels))  # a batch_size past the split means full batch
+    fast = mlp_step_for(model, mode, device, rows)
     # Each batch is gathered into one buffer: a fresh 1.6 MB tensor per step costs page faults.
-    batch_buffer = torch.empty((config.batch_size, flat.shape[1]), dtype=flat.dtype, device=device)
+    batch_buffer = torch.empty((rows, flat.shape[1]), dtype=flat.dtype, device=device)
     slowdown = _slowdown_steps()
     if device.type == "cuda":
         torch.cuda.reset_peak_memory_stats(device)

@@ -142,3 +142,13 @@ def test_cnn_trains_with_reproducible_dropout(data):
     assert all(torch.equal(x, y) for x, y in zip(a.parameters(), b.parameters(), strict=False))
     assert first.epochs[1].train_loss < first.epochs[0].train_loss
     assert evaluate(a, data).accuracy > 25.0  # chance is 10%
+
+
+def test_a_batch_size_past_the_split_trains_full_batch(data):
+    """batch_size larger than the training split means one full batch per epoch; the reused
+    batch buffers are sized to the split, not to the requested batch (10⁸ rows would not fit)."""
+    config = TrainConfig(epochs=2, batch_size=10**8, lr=1e-2, evaluation="none")
+    result = train(mlp(1, 16, seed=0), data, config)
+    assert result.status == "OK" and result.steps == 2
+    full = train(mlp(1, 16, seed=0), data, config.replace(batch_size=len(data.train)))
+    assert all(torch.equal(a, b) for a, b in zip(result.model.parameters(), full.model.parameters(), strict=True))
