@@ -1,65 +1,39 @@
-"""Tests of precision_kit.stats (with .verdicts): paired t intervals, bootstraps, verdict rules
-and the verdict line, against hand computations, scipy, textbook values and statistical
-properties. The exact McNemar test and Tango's interval: tests/test_mcnemar.py."""
+"""Tests of precision_kit.stats: paired t intervals, bootstraps and degenerate inputs, against
+hand computations, scipy, textbook values and statistical properties. Elsewhere: the exact
+McNemar test and Tango's interval (test_mcnemar.py), the verdict rules and the verdict line
+(test_verdicts.py)."""
 
 from __future__ import annotations
 
-import json
 import math
 
 import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from outcomes import correctness
+from outcomes import arms, correctness
 from scipy import stats as sps
 
 from precision_kit.stats import (
-    Interval,
-    Judgement,
     StatsInputError,
     Verdict,
-    at_most,
-    at_most_images,
     bootstrap_mean_ci,
     equivalence,
-    equivalence_images,
     lower_bound,
     mcnemar_exact,
     mean_ci,
     paired_bootstrap_images,
     paired_deltas,
     superiority,
-    superiority_images,
     tango_interval,
     upper_bound,
 )
 
 pytestmark = pytest.mark.cpu
 
-MINUS = "\u2212"
-
 # Student's (1908) sleep data (R's `sleep`): extra hours of sleep for 10 patients on two drugs.
 SLEEP_DRUG1 = [0.7, -1.6, -0.2, -1.2, -0.1, 3.4, 3.7, 0.8, 0.0, 2.0]
 SLEEP_DRUG2 = [1.9, 0.8, 1.1, 0.1, -0.1, 4.4, 5.5, 1.6, 4.6, 3.4]
-
-# Arm A accuracies for 5 seeds, in points; arm B = A + a chosen per-seed Δ.
-BASE = np.array([97.90, 98.01, 97.95, 97.87, 98.10])
-
-
-def arms(deltas) -> tuple[np.ndarray, np.ndarray]:
-    """(a, b) with b − a equal to `deltas` (up to float rounding)."""
-    a = BASE[: len(deltas)] if len(deltas) <= len(BASE) else np.full(len(deltas), 98.5)
-    return a, a + np.asarray(deltas, dtype=float)
-
-
-def drop_arms(drops) -> tuple[np.ndarray, np.ndarray]:
-    """(low-precision arm, reference arm) where the low-precision arm is `drops` points worse;
-    passed as (a, b) they make Δ = b − a the drop, the way `at_most` bounds a drop."""
-    ref = BASE[: len(drops)]
-    return ref - np.asarray(drops, dtype=float), ref
-
-
 
 
 # ------------------------------------------------------------------- t intervals
@@ -118,69 +92,6 @@ def test_tost_false_equivalence_rate_is_at_most_alpha():
         a = rng.normal(98.0, 0.1, 5)
         holds += equivalence(a, a + rng.normal(0.2, 0.1, 5), margin=0.2).verdict is Verdict.HOLDS
     assert holds / 2000 <= 0.05 + 3 * math.sqrt(0.05 * 0.95 / 2000)
-
-
-# ------------------------------------------------------------------- verdict rules
-
-
-@pytest.mark.parametrize(
-    "deltas,verdict",
-    [
-        ([-0.05, -0.02, 0.00, 0.01, -0.03], Verdict.HOLDS),  # tight around 0, well inside ±0.2
-        ([-0.50, -0.55, -0.60, -0.52, -0.58], Verdict.FAILS),  # whole CI below −0.2
-        ([0.40, 0.45, 0.38, 0.50, 0.42], Verdict.FAILS),  # whole CI above +0.2
-        ([-0.30, 0.20, -0.10, 0.25, -0.40], Verdict.INCONCLUSIVE),  # CI straddles −0.2
-    ],
-)
-def test_equivalence_verdicts(deltas, verdict):
-    """Equivalence at ±0.2: 90% CI inside → HOLDS, wholly outside → FAILS, else INCONCLUSIVE."""
-    j = equivalence(*arms(deltas), margin=0.2)
-    assert j.verdict is verdict and j.test == "equivalence" and j.margin == 0.2
-
-
-@pytest.mark.parametrize(
-    "drops,verdict",
-    [
-        ([0.30, 0.35, 0.28, 0.33, 0.31], Verdict.HOLDS),  # upper bound ≈ 0.34 ≤ 1.2
-        ([1.80, 1.90, 1.75, 1.85, 1.95], Verdict.FAILS),  # lower bound ≈ 1.77 > 1.2
-        ([0.20, 2.00, 0.90, 1.60, 0.40], Verdict.INCONCLUSIVE),  # bounds straddle 1.2
-    ],
-)
-def test_at_most_verdicts(drops, verdict):
-    """Claim "drop ≤ 1.2": one-sided 95% upper bound ≤ 1.2 → HOLDS; lower bound > 1.2 → FAILS."""
-    j = at_most(*drop_arms(drops), bound=1.2)
-    assert j.verdict is verdict and j.test == "upper-bound" and j.bound == 1.2
-    # The line shows the bound that decided: the lower bound proves a FAIL.
-    assert j.interval.sided == ("lower" if verdict is Verdict.FAILS else "upper")
-
-
-@pytest.mark.parametrize(
-    "deltas,verdict",
-    [
-        ([0.10, 0.12, 0.09, 0.11, 0.13], Verdict.HOLDS),
-        ([-0.10, -0.12, -0.09, -0.11, -0.13], Verdict.FAILS),
-        ([0.10, -0.12, 0.09, -0.11, 0.02], Verdict.INCONCLUSIVE),
-    ],
-)
-def test_superiority_verdicts(deltas, verdict):
-    """B > A: one-sided 95% lower bound > 0 → HOLDS; upper bound < 0 → FAILS."""
-    assert superiority(*arms(deltas)).verdict is verdict
-
-
-def test_image_verdicts():
-    """The same rules on one test set, from per-image correctness and Tango bounds."""
-    same = correctness(12, 15)
-    assert equivalence_images(*same, margin=0.2).verdict is Verdict.HOLDS
-    assert equivalence_images(*correctness(5, 80), margin=0.2).verdict is Verdict.FAILS
-    assert equivalence_images(*correctness(5, 30), margin=0.2).verdict is Verdict.INCONCLUSIVE
-    # B drops 0.5 points (b=60, c=10); the drop is Δ for (a=B, b=A).
-    a, b = correctness(60, 10)
-    assert at_most_images(b, a, bound=1.0).verdict is Verdict.HOLDS
-    assert at_most_images(b, a, bound=0.1).verdict is Verdict.FAILS
-    assert at_most_images(b, a, bound=0.6).verdict is Verdict.INCONCLUSIVE
-    assert superiority_images(b, a).verdict is Verdict.HOLDS
-    assert superiority_images(a, b).verdict is Verdict.FAILS
-    assert superiority_images(*same).verdict is Verdict.INCONCLUSIVE
 
 
 # ------------------------------------------------------------------- degenerate inputs
@@ -248,52 +159,6 @@ def test_no_discordant_images():
     assert math.isfinite(m.interval.low) and m.interval.low < 0 < m.interval.high
     boot = paired_bootstrap_images(a, a)
     assert (boot.low, boot.high) == (0.0, 0.0)
-
-
-# ------------------------------------------------------------------- one-line format
-
-
-def test_equivalence_line_format():
-    """The ledger's verdict line, exactly: true minus signs, explicit plus, 2 decimals."""
-    j = equivalence(*arms([-0.13, -0.09, -0.04, 0.01, 0.05]), margin=0.2)
-    expected = "Δ=−0.04 pt, 90% CI [−0.11, +0.03], 5 paired seeds, margin ±0.2 → HOLDS"
-    assert j.line() == expected
-    assert MINUS in j.line() and "-" not in j.line()
-
-
-def test_one_sided_and_image_line_formats():
-    """One-sided results show their bound; image results add discordant b/c and the p-value."""
-    j = at_most(*drop_arms([0.30, 0.35, 0.28, 0.33, 0.31]), bound=1.2)
-    assert j.line() == "Δ=+0.31 pt, 95% upper bound +0.34, 5 paired seeds, bound ≤ 1.2 → HOLDS"
-    j = superiority(*arms([-0.10, -0.12, -0.09, -0.11, -0.13]))
-    assert j.line() == "Δ=−0.11 pt, 95% upper bound −0.09, 5 paired seeds, Δ > 0 → FAILS"
-    m = mcnemar_exact(*correctness(12, 15))
-    assert m.line() == "Δ=+0.03 pt, 95% CI [−0.08, +0.14], 10000 images, discordant 12/15, p=0.70"
-    j = equivalence_images(*correctness(12, 15), margin=0.2)
-    assert j.line() == (
-        "Δ=+0.03 pt, 90% CI [−0.06, +0.12], 10000 images, discordant 12/15, p=0.70, "
-        "margin ±0.2 → HOLDS"
-    )
-
-
-def test_to_dict_is_json_safe():
-    """Judgements serialise to strict JSON: open interval ends become null, verdict a string."""
-    j = at_most(*drop_arms([0.30, 0.35, 0.28, 0.33, 0.31]), bound=1.2)
-    d = json.loads(json.dumps(j.to_dict(), allow_nan=False))
-    assert d["verdict"] == "HOLDS" and d["interval"]["low"] is None and d["bound"] == 1.2
-    assert d["line"] == j.line()
-    img = json.loads(json.dumps(at_most_images(*correctness(12, 15), bound=0.5).to_dict()))
-    assert img["discordant"] == [12, 15] and img["unit"] == "images"
-    assert Verdict.HOLDS == "HOLDS" and str(Verdict.FAILS) == "FAILS"
-
-
-def test_judgement_rejects_inconsistent_fields():
-    """An equivalence judgement needs its margin; McNemar fields come as a pair."""
-    ci = Interval(0.0, -0.1, 0.1, 0.9, 5)
-    with pytest.raises(ValueError):
-        Judgement(Verdict.HOLDS, 0.0, ci, 5, "equivalence")
-    with pytest.raises(ValueError):
-        Judgement(Verdict.HOLDS, 0.0, ci, 5, "superiority", discordant=(1, 2))
 
 
 # ------------------------------------------------------------------- bootstrap
