@@ -5,6 +5,16 @@ loads it; an interrupted run resumes from the arms already written. The key hash
 full configuration, the seed, the device type, the torch version, the CPU thread count and
 a hash of the source files that decide a trained model, so a code change invalidates the
 entries it affects.
+
+An entry is a tensor file (`precision_kit.tensorfile`, the safetensors layout): the
+payload's tensors as raw bytes and everything else as JSON in its metadata, with the
+entry's format and key. Reading one runs no code, whoever wrote the folder (a shared cache
+on a CI runner or a team drive is the normal case). An entry that is truncated, damaged,
+of another format or stored under another key is moved aside into `quarantine/` with a
+`CacheWarning` and treated as missing, so it is retrained: nothing crashes, nothing is
+deleted. Entries of the old pickle format (`*.pt`) are never read. Two processes writing
+the same entry each write a whole temp file and rename it: one valid entry remains.
+
 Location: `$PRECISION_KIT_CACHE`, else `~/.cache/precision_kit/models`.
 """
 
@@ -13,6 +23,9 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import time
+import warnings
+from collections.abc import Callable
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -21,12 +34,22 @@ import torch
 
 from .errors import DataError
 from .files import atomic_writer
+from .tensorfile import TensorFileError, decode, encode
 
 ENV_CACHE = "PRECISION_KIT_CACHE"
+FORMAT = "precision_kit.cache/2"  # /2: tensor file + JSON; /1 was a torch.save pickle (*.pt), never read
+SUFFIX = ".safetensors"
+QUARANTINE = "quarantine"
+_META = "precision_kit"  # the metadata entry that holds the JSON part
+_TENSOR = "__tensor__"  # a JSON placeholder {"__tensor__": name} for a tensor of the payload
 # The modules whose code decides what a trained model is.
 _KEY_MODULES = (
     "data.py", "idx.py", "models.py", "precision.py", "train.py", "mlp_step.py", "evaluate.py", "experiment.py",
 )
+
+
+class CacheWarning(UserWarning):
+    """A cache entry could not be used and was moved aside; it will be retrained."""
 
 
 def cache_dir() -> Path:
@@ -53,23 +76,121 @@ def cache_key(description: dict[str, Any]) -> str:
     return hashlib.sha256(text.encode()).hexdigest()[:32]
 
 
-def load(key: str) -> dict[str, Any] | None:
-    """The cached payload of `key`, or None. A corrupt entry is a DataError naming the file."""
-    path = cache_dir() / f"{key}.pt"
-    if not path.exists():
-        return None
+def entry_path(key: str) -> Path:
+    return cache_dir() / f"{key}{SUFFIX}"
+
+
+def _split(value: Any, tensors: dict[str, torch.Tensor]) -> Any:
+    """`value` with every tensor replaced by a placeholder naming it in `tensors`."""
+    if isinstance(value, torch.Tensor):
+        name = f"t{len(tensors)}"
+        tensors[name] = value
+        return {_TENSOR: name}
+    if isinstance(value, dict):
+        bad = [k for k in value if not isinstance(k, str)]
+        if bad or _TENSOR in value:
+            raise TypeError(f"cache payload dicts need str keys other than {_TENSOR!r}; found {bad or [_TENSOR]}")
+        return {k: _split(v, tensors) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_split(v, tensors) for v in value]
+    if value is None or isinstance(value, (bool, int, float, str)):
+        return value
+    raise TypeError(f"a cache payload holds tensors, dicts, lists and JSON scalars; found {type(value).__name__}")
+
+
+def _join(value: Any, tensors: dict[str, torch.Tensor], used: set[str]) -> Any:
+    if isinstance(value, dict):
+        if set(value) == {_TENSOR}:
+            name = value[_TENSOR]
+            if name not in tensors or name in used:
+                raise TensorFileError(f"the payload names tensor {name!r}, which the file lacks or names twice")
+            used.add(name)
+            return tensors[name]
+        return {k: _join(v, tensors, used) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_join(v, tensors, used) for v in value]
+    return value
+
+
+def encode_payload(key: str, payload: dict[str, Any]) -> bytes:
+    """The bytes of the entry for `key`: tensors raw, the rest JSON (lists for tuples)."""
+    tensors: dict[str, torch.Tensor] = {}
+    body = _split(payload, tensors)
+    meta = json.dumps({"format": FORMAT, "key": key, "payload": body})
+    return encode(tensors, {_META: meta})
+
+
+def decode_payload(key: str, blob: bytes, what: str) -> dict[str, Any]:
+    """The payload of an entry's bytes; `TensorFileError` if it is not a whole entry of this
+    format stored under `key`."""
+    tensors, metadata = decode(blob, what)
     try:
-        return torch.load(path, map_location="cpu", weights_only=False)
-    except (EOFError, RuntimeError, OSError, ValueError) as err:
+        meta = json.loads(metadata[_META])
+    except (KeyError, json.JSONDecodeError) as err:
+        raise TensorFileError(f"{what} has no precision_kit metadata ({err!r}); a foreign file") from None
+    if not isinstance(meta, dict) or meta.get("format") != FORMAT:
+        found = meta.get("format") if isinstance(meta, dict) else meta
+        raise TensorFileError(f"{what} is of format {found!r}; expected {FORMAT!r}")
+    if meta.get("key") != key:
+        raise TensorFileError(f"{what} holds the entry of key {meta.get('key')!r}; expected {key!r}")
+    used: set[str] = set()
+    payload = _join(meta.get("payload"), tensors, used)
+    if not isinstance(payload, dict) or used != set(tensors):
+        raise TensorFileError(f"{what}: its payload and its tensors do not match")
+    return payload
+
+
+def load(key: str, parse: Callable[[dict[str, Any]], Any] | None = None) -> Any:
+    """The cached payload of `key` (passed through `parse`, if given), or None when there
+    is none. An unusable entry (unreadable bytes, another format or key, or a payload that
+    `parse` rejects with KeyError, TypeError or ValueError) is moved into the quarantine
+    folder with a `CacheWarning`, and None is returned: the caller retrains."""
+    path = entry_path(key)
+    try:
+        blob = path.read_bytes()
+    except FileNotFoundError:
+        return None
+    except PermissionError as err:
         raise DataError(
-            f"cache entry {path} is unreadable ({err}); expected a torch.save payload. "
-            f"Delete it (or the folder {cache_dir()}) and run again."
-        ) from err
+            f"cache entry {path} cannot be read ({err}); give this user read access to {path.parent} "
+            f"or set {ENV_CACHE} to a folder of its own"
+        ) from None
+    except IsADirectoryError:
+        blob = b""  # a folder under an entry's name: foreign, moved aside below
+    what = f"cache entry {path}"
+    try:
+        payload = decode_payload(key, blob, what)
+        return parse(payload) if parse is not None else payload
+    except (TensorFileError, KeyError, TypeError, ValueError) as err:
+        if not isinstance(err, TensorFileError):
+            err = TensorFileError(f"{what} holds a payload of another shape ({type(err).__name__}: {err})")
+        moved = quarantine(path)
+        warnings.warn(
+            f"{err}; moved it to {moved} and will retrain it. Nothing was deleted: inspect or remove "
+            f"{moved.parent} when convenient.",
+            CacheWarning,
+            stacklevel=2,
+        )
+        return None
+
+
+def quarantine(path: Path) -> Path:
+    """Move `path` into the cache's quarantine folder under a unique name; the new path."""
+    folder = path.parent / QUARANTINE
+    folder.mkdir(parents=True, exist_ok=True)
+    target = folder / f"{path.name}.{time.strftime('%Y%m%dT%H%M%S')}.{os.getpid()}.{time.monotonic_ns()}"
+    try:
+        os.replace(path, target)
+    except FileNotFoundError:  # another process moved (or replaced and moved) it first
+        pass
+    return target
 
 
 def save(key: str, payload: dict[str, Any]) -> Path:
-    """Write `payload` for `key` atomically (temp file in the same folder, then rename)."""
-    target = cache_dir() / f"{key}.pt"
+    """Write `payload` (tensors, dicts with str keys, lists, JSON scalars) for `key`
+    atomically: a whole temp file in the same folder, then a rename."""
+    blob = encode_payload(key, payload)
+    target = entry_path(key)
     with atomic_writer(target) as fh:
-        torch.save(payload, fh)
+        fh.write(blob)
     return target

@@ -157,9 +157,9 @@ def run_arm(
         description["data"] = fingerprint(data)
     key = cache.cache_key(description)
     if use_cache:
-        payload = cache.load(key)
-        if payload is not None:
-            return Trained(**payload, from_cache=True)
+        stored = cache.load(key, parse=_from_cache)
+        if stored is not None:
+            return Trained(arm=arm, seed=seed, device=dev.type, **stored, from_cache=True)
 
     data = dataset(arm, dev, root) if data is None else data.to(dev)
     config = arm.config.replace(seed=seed, device=str(dev))
@@ -170,9 +170,6 @@ def run_arm(
     if not result.diverged:
         correct = evaluate(result.model, data, "test", config.precision).correct
     payload = dict(
-        arm=arm,
-        seed=seed,
-        device=dev.type,
         epochs=result.epochs,
         steps=result.steps,
         skipped_steps=result.skipped_steps,
@@ -183,8 +180,28 @@ def run_arm(
         extras=recorder.result() if recorder else {},
     )
     if use_cache:
-        cache.save(key, payload)
-    return Trained(**payload)
+        cache.save(key, _to_cache(payload))
+    return Trained(arm=arm, seed=seed, device=dev.type, **payload)
+
+
+def _to_cache(payload: dict[str, Any]) -> dict[str, Any]:
+    """A `Trained`'s stored fields as tensors and plain JSON (the cache runs no code)."""
+    return {**payload, "epochs": [dataclasses.asdict(e) for e in payload["epochs"]]}
+
+
+def _from_cache(stored: dict[str, Any]) -> dict[str, Any]:
+    """The inverse of `_to_cache`. A stored entry of another shape raises KeyError or
+    TypeError, so the cache moves it aside and the arm is retrained."""
+    correct, state = stored["correct"], stored["state_dict"]
+    if not (correct is None or isinstance(correct, torch.Tensor)) or not all(
+        isinstance(v, torch.Tensor) for v in state.values()
+    ):
+        raise TypeError("a cached run's correctness and state dict must be tensors")
+    epochs = tuple(EpochRecord(**e) for e in stored["epochs"])
+    return {**{name: stored[name] for name in _STORED}, "epochs": epochs}
+
+
+_STORED = ("steps", "skipped_steps", "peak_memory_bytes", "diverged_at_step", "correct", "state_dict", "extras")
 
 
 def fingerprint(data: Dataset) -> str:

@@ -189,7 +189,7 @@ def fold_run(ctx: Context, k: int, fold: int, precision: str, full) -> dict:
                    "model": dataclasses.asdict(SPEC), "config": dataclasses.asdict(config),
                    "dataset": "mnist", "normalize": "unit"}
     key = cache.cache_key(description)
-    payload = cache.load(key)
+    payload = cache.load(key, parse=_fold_payload)
     if payload is None:
         tr, va = kfold_indices(len(full.train), k, KFOLD_SEED)[fold]
         data = replace(full, train=full.train.subset(tr), test=full.train.subset(va))
@@ -200,6 +200,15 @@ def fold_run(ctx: Context, k: int, fold: int, precision: str, full) -> dict:
                    "state_dict": {n: v.detach().cpu() for n, v in result.model.state_dict().items()}}
         cache.save(key, payload)
     return payload
+
+
+def _fold_payload(stored: dict) -> dict:
+    """A cached fold run, checked (KeyError/TypeError: the cache moves it aside, retrain)."""
+    if not (stored["correct"] is None or isinstance(stored["correct"], torch.Tensor)):
+        raise TypeError(f"a cached fold's correctness must be a tensor; found {type(stored['correct']).__name__}")
+    for name in ("fold", "precision", "steps", "diverged_at_step", "state_dict"):
+        stored[name]  # noqa: B018 (present, or KeyError)
+    return stored
 
 
 def _accuracy(payload: dict) -> float:

@@ -1,0 +1,14 @@
+"""Fixtures shared by the unit tests."""
+
+from __future__ import annotations
+
+import pytest
+
+from precision_kit import cache
+
+
+@pytest.fixture
+def cache_dir(tmp_path, monkeypatch):
+    """An empty model cache of the test's own (`$PRECISION_KIT_CACHE`)."""
+    monkeypatch.setenv(cache.ENV_CACHE, str(tmp_path / "models"))
+    return tmp_path / "models"
