@@ -1,11 +1,12 @@
 """`precision-kit` console script.
 
-    precision-kit gate CURRENT.json --baseline BASELINE.json
-        gate a run against a stored baseline; exit 0 = no regression, 1 = regression,
+    precision-kit gate CURRENT.json --baseline BASELINE.json [--only-run-cases]
+        gate a run against a stored baseline; exit 0 = no regression, 1 = regression
+        (a baseline case the run did not judge included, unless --only-run-cases),
         2 = infrastructure error (baseline missing, corrupt, other schema or machine class).
     precision-kit compare A.json B.json [--format github]
-        the same cases of two runs side by side (e.g. CPU vs CUDA): times, speedups,
-        accuracies, verdicts.
+        the same cases of two runs side by side (e.g. CUDA vs CPU): times, how many times
+        faster A is (B's seconds ÷ A's), accuracies, verdicts.
     precision-kit baseline RUN.json [RUN2.json …] --out baselines/quick-cpu/claims.json
         store a run as a baseline (several unchanged runs: their between-run timing noise
         too): validated first, written atomically, never replaced by a file that fails.
@@ -16,8 +17,9 @@
     precision-kit expect LEDGER.json [--out baselines/expected_verdicts.json]
         record a run's verdicts as the expected ones the benchmark cases check as they run.
 
-RUN/CURRENT/BASELINE files are either the claims.json `pytest bench/` writes or the JSON of
-`--benchmark-autosave`.
+RUN/CURRENT/BASELINE files are either the ledger a `pytest bench/` run writes
+(.precision_kit/ledgers/<machine id>/NNNN_<tag>.json; a folder means the newest ledger
+under it) or the JSON of `--benchmark-autosave`.
 """
 
 from __future__ import annotations
@@ -38,7 +40,7 @@ DEFAULT_EXPECTED = Path("baselines") / "expected_verdicts.json"
 def _gate(args: argparse.Namespace) -> int:
     baseline = results.load(args.baseline)
     current = results.load(args.current)
-    report = gate_mod.gate(baseline, current, time_floor=args.time_floor)
+    report = gate_mod.gate(baseline, current, time_floor=args.time_floor, only_run_cases=args.only_run_cases)
     print(report.text())
     return report.exit_code
 
@@ -90,10 +92,13 @@ def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="precision-kit", description="Gate, compare and record precision_kit runs.")
     sub = p.add_subparsers(dest="command", required=True)
     g = sub.add_parser("gate", help="gate a run against a baseline (exit 0 ok, 1 regression, 2 infrastructure)")
-    g.add_argument("current", help="this run's claims.json or --benchmark-autosave JSON")
+    g.add_argument("current", help="a run's ledger (or a ledger folder: its newest) or --benchmark-autosave JSON")
     g.add_argument("--baseline", required=True, help="the stored baseline of this machine class")
     g.add_argument("--time-floor", type=float, default=gate_mod.TIME_FLOOR,
                    help="smallest relative slowdown that can fail (default: %(default)s)")
+    g.add_argument("--only-run-cases", action="store_true",
+                   help="gate only the cases this run judged (a deliberately narrowed run, e.g. pytest -k); "
+                   "without it a baseline case missing from the run is a regression")
     g.set_defaults(func=_gate)
     c = sub.add_parser("compare", help="two runs side by side, e.g. CPU vs CUDA")
     c.add_argument("a")
@@ -105,12 +110,12 @@ def parser() -> argparse.ArgumentParser:
     b.add_argument("--out", required=True, help="e.g. baselines/quick-cpu/claims.json")
     b.set_defaults(func=_baseline)
     r = sub.add_parser("report", help="markdown + HTML report with the sources' figures from a run")
-    r.add_argument("run", help="claims.json or --benchmark-autosave JSON of a run")
+    r.add_argument("run", help="a run's ledger (or a ledger folder: its newest) or --benchmark-autosave JSON")
     r.add_argument("--out", required=True, help="folder for report.md, report.html and the PNG figures")
     r.add_argument("--other", help="a second run (e.g. on CUDA) for the CPU-vs-GPU figure")
     r.set_defaults(func=_report)
     e = sub.add_parser("expect", help="record a run's verdicts as the expected ones")
-    e.add_argument("ledger", help="claims.json of a benchmark run")
+    e.add_argument("ledger", help="the ledger of a benchmark run (or a ledger folder: its newest)")
     e.add_argument("--out", default=str(DEFAULT_EXPECTED), help="expected-verdicts file (default: %(default)s)")
     e.set_defaults(func=_expect)
     return p

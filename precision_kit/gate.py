@@ -16,7 +16,10 @@ For every case both runs judged:
 - size: every integer figure named "*bytes" (not peak memory) must match exactly; a bigger
   one is a regression, a smaller one is reported.
 
-Cases only in one run are reported as added or removed, never a crash. An unusable baseline
+A case of the baseline that the run did not judge is a regression ("missing"): a run that
+skipped half the ledger must never pass. A deliberately narrowed run (`pytest -k …`) is
+gated with `only_run_cases=True` (`--only-run-cases`), which reports them instead. A case
+only the run has is reported as added. An unusable baseline
 (missing, corrupt, other schema, other machine class) is a `ResultsError`: the
 infrastructure exit code, not a verdict on the code.
 """
@@ -43,7 +46,7 @@ _ACCURACY = re.compile(r"^(?!train)(.*[_-])?accuracy([_-].*)?$")
 
 @dataclass(frozen=True)
 class Finding:
-    kind: str  # verdict | timing | accuracy | size | added | removed
+    kind: str  # verdict | timing | accuracy | size | missing | added
     case: str
     message: str
     regression: bool
@@ -69,6 +72,10 @@ class GateReport:
             f"gate: {self.compared} cases of {self.current} against the baseline {self.baseline}: "
             + (f"{len(self.regressions)} REGRESSION(S)" if self.regressions else "no regression")
         )
+        missing = [f for f in self.findings if f.kind == "missing"]
+        if missing:
+            how = "failed" if any(f.regression for f in missing) else "reported (--only-run-cases)"
+            head += f"; {len(missing)} baseline case(s) missing from this run, {how}"
         lines = [head]
         for f in sorted(self.findings, key=lambda f: (not f.regression, f.kind, f.case)):
             lines.append(f"  {'REGRESSION' if f.regression else 'note':10s} {f.kind:8s} {f.case}: {f.message}")
@@ -88,13 +95,24 @@ def check_machine(baseline: Results, current: Results) -> None:
 
 
 def gate(
-    baseline: Results, current: Results, time_floor: float = TIME_FLOOR, min_seconds: float = MIN_GATED_SECONDS
+    baseline: Results,
+    current: Results,
+    time_floor: float = TIME_FLOOR,
+    min_seconds: float = MIN_GATED_SECONDS,
+    only_run_cases: bool = False,
 ) -> GateReport:
     """Compare `current` with `baseline` case by case (see the module docstring)."""
     check_machine(baseline, current)
     report = GateReport(baseline.path, current.path)
-    for k in sorted(baseline.rows.keys() - current.rows.keys()):
-        report.findings.append(Finding("removed", k, "in the baseline, not judged in this run", False))
+    missing = sorted(baseline.rows.keys() - current.rows.keys())
+    for k in missing:
+        if only_run_cases:
+            msg = "in the baseline, not judged in this run (narrowed run)"
+            report.findings.append(Finding("missing", k, msg, False))
+        else:
+            msg = ("in the baseline, not judged in this run; run the whole suite, or gate a deliberately narrowed "
+                   "run with --only-run-cases")
+            report.findings.append(Finding("missing", k, msg, True))
     for k in sorted(current.rows.keys() - baseline.rows.keys()):
         report.findings.append(Finding("added", k, "judged in this run, not in the baseline", False))
     for k in sorted(baseline.rows.keys() & current.rows.keys()):
