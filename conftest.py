@@ -1,7 +1,9 @@
 """pytest wiring shared by tests/ and bench/: options, markers, machine info.
 
 - `--pk-profile quick|paper`: the claims' budget (quick is the default and fits CI).
-- `--pk-gate BASELINE`: gate the run's results against a stored baseline (precision_kit.gate).
+- `--pk-gate BASELINE`: gate the run's results against a stored baseline (precision_kit.gate);
+  `--pk-only-run-cases` gates a deliberately narrowed run (-k) on the cases it judged only.
+- `--pk-ledger-dir DIR`: where each run's ledger goes (default .precision_kit/ledgers).
 - `--data-root DIR`: where `mnist/` lives (else PRECISION_KIT_DATA, else ~/.cache/precision_kit).
 - `-m cpu` / `-m cuda`: device markers; cuda cases skip with a reason on a machine without CUDA.
 - machine info for `--benchmark-autosave`: torch/CUDA/cuDNN versions, threads, determinism flags.
@@ -10,6 +12,8 @@
 from __future__ import annotations
 
 import pytest
+
+from precision_kit.ledger import LEDGER_DIR
 
 PROFILES = ("quick", "paper")
 
@@ -28,6 +32,19 @@ def pytest_addoption(parser):
         metavar="BASELINE",
         help="gate this run against a stored baseline (claims.json of the same machine class); a regression "
         "fails the session, an unusable baseline stops it before any case runs",
+    )
+    group.addoption(
+        "--pk-only-run-cases",
+        action="store_true",
+        help="with --pk-gate: gate only the cases this run judged (a deliberately narrowed run, e.g. -k); "
+        "without it a baseline case the run did not judge fails the gate",
+    )
+    group.addoption(
+        "--pk-ledger-dir",
+        default=str(LEDGER_DIR),
+        metavar="DIR",
+        help="where each run's claims ledger goes, as DIR/<machine id>/NNNN_<tag>.json and .md "
+        "(default: %(default)s)",
     )
     group.addoption(
         "--data-root",

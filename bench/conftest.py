@@ -1,5 +1,6 @@
 """Fixtures of the benchmark suite: the real MNIST, the `judge` fixture every claim case
-uses, and the ledger printed and written at the end of the session."""
+uses, and the ledger printed at the end of the session and written, one per run, to
+`.precision_kit/ledgers/<machine id>/NNNN_<tag>.json` (`--pk-ledger-dir`)."""
 
 from __future__ import annotations
 
@@ -10,11 +11,13 @@ from pathlib import Path
 
 import pytest
 import torch
+from pytest_benchmark.utils import get_machine_id, get_tag
 
 from precision_kit import gate, ledger, results
 from precision_kit.claims import Context, NotInProfile, run_claim
 from precision_kit.data import load_dataset
 from precision_kit.errors import UnsupportedError
+from precision_kit.locate import ENV_DATA
 from precision_kit.machine import this_machine
 from precision_kit.precision import configure_cpu
 from precision_kit.timing import AlternatingTimer
@@ -69,7 +72,7 @@ def judge(request, benchmark, pk_profile, data_root):
         except (NotInProfile, UnsupportedError) as err:
             pytest.skip(str(err))
         timing = None
-        if result.timed:
+        if result.timed and not benchmark.disabled:  # disabled: e.g. under xdist, which times nothing
             # alternating rounds: the reference GEMM (pytest-benchmark's untimed setup), then the case
             timer = AlternatingTimer(device)
             benchmark.pedantic(timer.wrap(result.timed), setup=timer.before_round, rounds=rounds, warmup_rounds=1)
@@ -99,8 +102,10 @@ def judge(request, benchmark, pk_profile, data_root):
 
 
 def pytest_sessionstart(session):
-    """With --pk-gate: load and check the baseline before any case runs (an unusable one is
-    an infrastructure error, not a regression)."""
+    """Before any case runs: a data root given but missing is a usage error (with every
+    model cached it would otherwise pass unnoticed); with --pk-gate, load and check the
+    baseline (an unusable one is an infrastructure error, not a regression)."""
+    _check_data_root(session.config.getoption("--data-root"))
     path = session.config.getoption("--pk-gate")
     if not path:
         return
@@ -119,7 +124,7 @@ def pytest_sessionfinish(session, exitstatus):
         return
     rows = {results.key(r): r for r in _ROWS}
     current = results.Results("this run", _machine(session.config) or this_machine(), rows)
-    report = gate.gate(baseline, current)
+    report = gate.gate(baseline, current, only_run_cases=session.config.getoption("--pk-only-run-cases"))
     session.config.stash[_REPORT] = report
     if report.regressions and session.exitstatus == 0:
         session.exitstatus = gate.EXIT_REGRESSION
@@ -130,23 +135,36 @@ def pytest_terminal_summary(terminalreporter, exitstatus, config):
         return
     terminalreporter.write_sep("=", f"claims ledger ({ledger.summary(_ROWS)})")
     terminalreporter.write_line(ledger.table(_ROWS))
-    folder = _results_folder(config)
-    json_path, md_path = ledger.write(_ROWS, folder, _machine(config))
-    terminalreporter.write_line(f"ledger written to {json_path} and {md_path}")
+    folder = Path(config.getoption("--pk-ledger-dir")) / _machine_id(config)
+    json_path, md_path = ledger.write_run(_ROWS, folder, _machine(config), _tag(config))
+    terminalreporter.write_line(f"ledger of this run written to {json_path} and {md_path}")
     report = config.stash.get(_REPORT, None)
     if report is not None:
         terminalreporter.write_sep("=", "regression gate (--pk-gate)", red=bool(report.regressions), bold=True)
         terminalreporter.write_line(report.text())
 
 
-def _results_folder(config) -> Path:
-    """The folder --benchmark-autosave writes to (.benchmarks/<machine id>/), else .benchmarks/."""
-    session = getattr(config, "_benchmarksession", None)
-    storage = getattr(session, "storage", None)
-    if storage is not None and hasattr(storage, "path"):
-        machine_id = getattr(storage, "default_machine_id", None) or ""
-        return Path(storage.path) / machine_id
-    return Path(os.getcwd()) / ".benchmarks"
+def _check_data_root(given: str | None) -> None:
+    root = given or os.environ.get(ENV_DATA)
+    if root and not Path(root).expanduser().is_dir():
+        where = "--data-root" if given else ENV_DATA
+        raise pytest.UsageError(
+            f"{where}={root}: no such folder. Expected the folder that holds mnist/ (e.g. ../shared/data); "
+            f"fix the path, or unset {ENV_DATA} to use ~/.cache/precision_kit"
+        )
+
+
+def _machine_id(config) -> str:
+    """pytest-benchmark's machine id (e.g. Linux-CPython-3.11-64bit): the autosave folder's name."""
+    storage = getattr(getattr(config, "_benchmarksession", None), "storage", None)
+    return getattr(storage, "default_machine_id", None) or get_machine_id()
+
+
+def _tag(config) -> str:
+    """The name --benchmark-autosave (or --benchmark-save NAME) gives this run's file, so a
+    ledger and the autosave JSON of one run carry the same name; without either, the tag
+    autosave would have used (commit id and time)."""
+    return config.getoption("benchmark_save", None) or config.getoption("benchmark_autosave", None) or get_tag()
 
 
 def _machine(config) -> dict:

@@ -1,17 +1,23 @@
-"""The claims ledger of a run: one row per judged case, printed as a table and written as
-`claims.json` and `claims.md` (atomically) next to the saved benchmark results."""
+"""The claims ledger of a run: one row per judged case, printed as a table and written,
+one pair of files per run, as `NNNN_<tag>.json` and `NNNN_<tag>.md` into
+`.precision_kit/ledgers/<machine id>/` (`write_run`), named like pytest-benchmark's
+autosave file of the same run but kept out of its storage folder (`.benchmarks/`), where
+`pytest-benchmark list/compare` would take a ledger for one of its runs and fail on it."""
 
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 from typing import Any
 
 from tabulate import tabulate
 
-from .files import atomic_write_text
+from .files import atomic_write_text, atomic_writer
 
 SCHEMA = "precision_kit.ledger/2"  # /2: rows carry the case's `timing` against the reference
+LEDGER_DIR = Path(".precision_kit") / "ledgers"
+_RUN_FILE = re.compile(r"^(\d{4})_.*\.json$")
 COLUMNS = ("claim", "source", "claim in a few words", "case", "device", "measured", "verdict")
 
 
@@ -55,6 +61,37 @@ def write(
         atomic_write_text(folder / f"{name}.json", json.dumps(doc, indent=1, allow_nan=False)),
         atomic_write_text(folder / f"{name}.md", md),
     )
+
+
+def write_run(
+    rows: list[dict[str, Any]], folder: Path, machine: dict[str, Any] | None, tag: str
+) -> tuple[Path, Path]:
+    """Write this run's ledger as `NNNN_<tag>.json` and `.md` into `folder`, NNNN one more
+    than the highest number there. A run never replaces another run's ledger: the name is
+    claimed with a hard link, and taken by a concurrent run it moves on to the next number."""
+    if not re.fullmatch(r"[\w.+-]+", tag):
+        raise ValueError(f"a ledger tag is letters, digits and _.+- only; found {tag!r}")
+    folder.mkdir(parents=True, exist_ok=True)
+    doc = {"schema": SCHEMA, "machine": machine or {}, "tag": tag, "rows": rows}
+    text = json.dumps(doc, indent=1, allow_nan=False)
+    number = max((int(m.group(1)) for p in folder.iterdir() if (m := _RUN_FILE.match(p.name))), default=0)
+    for _ in range(100):
+        number += 1
+        json_path = folder / f"{number:04d}_{tag}.json"
+        try:
+            with atomic_writer(json_path, "w", replace=False) as fh:
+                fh.write(text)
+        except FileExistsError:
+            continue
+        md = f"# Claims ledger ({json_path.stem})\n\n" + summary(rows) + "\n\n" + table(rows, "github") + "\n"
+        return json_path, atomic_write_text(json_path.with_suffix(".md"), md)
+    raise FileExistsError(f"no free ledger number in {folder} after 100 tries; is another run writing there?")
+
+
+def newest(folder: Path) -> Path | None:
+    """The most recently written run ledger (`NNNN_*.json`) under `folder`, or None."""
+    runs = [p for p in folder.rglob("*.json") if _RUN_FILE.match(p.name)]
+    return max(runs, key=lambda p: (p.stat().st_mtime, p.name), default=None)
 
 
 def expected_verdicts(rows: list[dict[str, Any]], existing: dict | None = None) -> dict:

@@ -1,10 +1,11 @@
 """A benchmark run's results, read back for gating, comparing and reporting.
 
-Two files hold the same rows: the ledger `claims.json` that `pytest bench/` writes at the
-end of a session, and the JSON that `--benchmark-autosave` (or `--benchmark-json`) writes,
-whose cases carry the row in `extra_info`. `load` reads either and validates it strictly:
-a missing, empty, truncated or corrupt file, a NaN or infinity anywhere, another schema
-version, or a malformed row is a `ResultsError` that says what was expected and what to do.
+Two files hold the same rows: the ledger `NNNN_<tag>.json` that `pytest bench/` writes at
+the end of a session (`precision_kit.ledger.write_run`), and the JSON that
+`--benchmark-autosave` (or `--benchmark-json`) writes, whose cases carry the row in
+`extra_info`. `load` reads either and validates it strictly: a missing, empty, truncated
+or corrupt file, a NaN or infinity anywhere, another schema version, or a malformed row
+is a `ResultsError` that says what was expected and what to do.
 """
 
 from __future__ import annotations
@@ -16,11 +17,14 @@ from pathlib import Path
 from typing import Any
 
 from .errors import DataError
-from .ledger import SCHEMA
+from .ledger import SCHEMA, newest
 from .timing import Timing
 
 VERDICTS = ("HOLDS", "FAILS", "INCONCLUSIVE")
-_HOW_TO = "pass the claims.json or the --benchmark-autosave JSON of a `pytest bench/` run"
+_HOW_TO = (
+    "pass a run's ledger (.precision_kit/ledgers/<machine id>/NNNN_*.json, or that folder for the newest) "
+    "or the --benchmark-autosave JSON of a `pytest bench/` run"
+)
 
 
 class ResultsError(DataError):
@@ -55,8 +59,14 @@ def timing(row: dict[str, Any]) -> Timing | None:
 
 
 def load(path: str | Path) -> Results:
-    """Read and validate a run's results (ledger claims.json or pytest-benchmark JSON)."""
+    """Read and validate a run's results (a run's ledger or pytest-benchmark JSON). A
+    folder means the newest run ledger under it (e.g. `.precision_kit/ledgers`)."""
     path = Path(path)
+    if path.is_dir():
+        found = newest(path)
+        if found is None:
+            raise ResultsError(f"{path} is a folder with no run ledger (NNNN_*.json) under it; {_HOW_TO}")
+        path = found
     doc = _read(path)
     if not isinstance(doc, dict):
         raise ResultsError(f"{path}: expected a JSON object, found {type(doc).__name__}; {_HOW_TO}")

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 
+import pytest
+
 from precision_kit import ledger
 from precision_kit.claims import REGISTRY, ClaimResult
 from precision_kit.claims.base import json_safe
@@ -30,6 +32,19 @@ def test_write_is_strict_json_and_markdown(tmp_path):
     assert doc["rows"] == ROWS and doc["machine"] == {"cpu": "test"}
     assert "| BI-1" in md_path.read_text()
     assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["claims.json", "claims.md"]
+
+
+def test_each_run_gets_a_ledger_of_its_own_and_never_replaces_one(tmp_path):
+    first, _ = ledger.write_run(ROWS, tmp_path, {}, "abc123_20261130_010203")
+    taken = tmp_path / "0005_other.json"  # e.g. written by a concurrent run
+    taken.write_text("{}")
+    second, md = ledger.write_run(ROWS[:1], tmp_path, {}, "def456_20261130_020304")
+    assert (first.name, second.name) == ("0001_abc123_20261130_010203.json", "0006_def456_20261130_020304.json")
+    assert md.name == "0006_def456_20261130_020304.md" and taken.read_text() == "{}"
+    assert json.loads(first.read_text())["rows"] == ROWS and json.loads(second.read_text())["tag"].startswith("def")
+    assert ledger.newest(tmp_path) == second and ledger.newest(tmp_path / "none") is None
+    with pytest.raises(ValueError, match="letters, digits"):
+        ledger.write_run(ROWS, tmp_path, {}, "../escape")
 
 
 def test_results_are_json_safe():
