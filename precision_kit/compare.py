@@ -1,5 +1,6 @@
 """Two runs side by side (e.g. the same suite on CPU and on CUDA): for every case both
-judged, the timed seconds, the speedup A/B, the normalized times, the mean test accuracy of
+judged, the timed seconds, how many times faster A is than B (B's seconds ÷ A's: above 1
+means A is faster), the normalized times, the mean test accuracy of
 the case's first accuracy list, and both verdicts.
 
 Cases are matched by claim, case and device; when each run holds a single device (a CPU
@@ -16,7 +17,7 @@ from tabulate import tabulate
 from .gate import accuracy_lists
 from .results import Results, timing
 
-HEADERS = ("case", "device A", "device B", "A s", "B s", "speedup A/B", "A / ref", "B / ref",
+HEADERS = ("case", "device A", "device B", "A s", "B s", "A faster ×", "A / ref", "B / ref",
            "A acc %", "B acc %", "verdict A", "verdict B")
 
 
@@ -36,6 +37,11 @@ def _fmt(x: float | None, spec: str) -> str:
     return "" if x is None else format(x, spec)
 
 
+def speedup_of_a(seconds_a: float, seconds_b: float) -> float:
+    """How many times faster A is than B: B's time ÷ A's time (12.0 when A takes 1/12 of B's time)."""
+    return seconds_b / seconds_a
+
+
 def pairs(a: Results, b: Results) -> tuple[list[tuple[dict, dict]], list[str], list[str]]:
     """Matched (row A, row B) pairs, and the keys only A or only B has."""
     by_device = not (len(a.devices) == 1 and len(b.devices) == 1)
@@ -52,7 +58,7 @@ def table(a: Results, b: Results, fmt: str = "simple") -> str:
     body = []
     for ra, rb in matched:
         ta, tb = timing(ra), timing(rb)
-        speedup = ta.median_seconds / tb.median_seconds if ta and tb else None
+        speedup = speedup_of_a(ta.median_seconds, tb.median_seconds) if ta and tb else None
         body.append((
             f"{ra['claim']}[{ra['case']}]",
             ra["device"],
@@ -70,7 +76,8 @@ def table(a: Results, b: Results, fmt: str = "simple") -> str:
     out = [
         f"A = {a.path}\nB = {b.path}\n",
         tabulate(body, headers=HEADERS, tablefmt=fmt, disable_numparse=True),
-        "\ns: median seconds of the timed call; / ref: the same in units of the run's reference GEMM; "
+        "\ns: median seconds of the timed call; A faster ×: B's seconds ÷ A's (above 1, A is faster; 12 means "
+        "12 times as fast); / ref: the same in units of the run's reference GEMM; "
         "acc %: mean over seeds of the case's first per-seed test-accuracy figure",
     ]
     if only_a or only_b:

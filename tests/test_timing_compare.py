@@ -64,8 +64,16 @@ def test_compare_matches_a_cpu_run_with_a_cuda_run_by_case():
     gpu = _results([_row("precision=fp16", "cuda", 0.01, "FAILS"), _row("precision=tf32", "cuda", 0.01)])
     text = compare.table(cpu, gpu)
     line = next(x for x in text.splitlines() if x.startswith("SZ-2[precision=fp16]"))
-    assert "cpu" in line and "cuda" in line and "100.00" in line and "FAILS (changed)" in line and "97.10" in line
+    assert "cpu" in line and "cuda" in line and "0.01" in line and "FAILS (changed)" in line and "97.10" in line
     assert "only in A: SZ-2[precision=bf16]" in text and "only in B: SZ-2[precision=tf32]" in text
+    # the GPU as A, 100 times as fast: a bigger number means A is faster
+    line = next(x for x in compare.table(gpu, cpu).splitlines() if x.startswith("SZ-2[precision=fp16]"))
+    assert "100.00" in line and "A faster ×" in compare.table(gpu, cpu)
+
+
+def test_a_faster_is_b_time_over_a_time():
+    assert compare.speedup_of_a(1.0, 12.0) == 12.0  # A takes a twelfth of B's time: 12× faster
+    assert compare.speedup_of_a(12.0, 1.0) == pytest.approx(1 / 12)
 
 
 def test_compare_matches_by_device_when_a_run_holds_several():
