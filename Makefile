@@ -1,12 +1,19 @@
 # One-time set-up into .venv (redone only when pyproject.toml changes), then run.
 #   make bench   set up, then run the benchmark suite (pytest bench/ --benchmark-autosave)
 #   make test    set up, then run the unit and property tests
+#   make gate    gate the newest run's ledger against the committed CPU baseline
+#   make lint    ruff
+# The command-line tool is .venv/bin/precision-kit (or `source .venv/bin/activate` first).
 PYTHON ?= python3
 VENV ?= .venv
 PY := $(VENV)/bin/python
+PK := $(VENV)/bin/precision-kit
 STAMP := $(VENV)/.precision-kit-installed
 PYTEST_ARGS ?=
 BENCH_ARGS ?=
+LEDGERS ?= .precision_kit/ledgers
+BASELINE ?= baselines/quick-cpu/claims.json
+GATE_ARGS ?=
 
 # Use the workplace's shared MNIST when it sits beside the checkout and nothing else is set.
 ifeq ($(origin PRECISION_KIT_DATA), undefined)
@@ -15,7 +22,7 @@ ifeq ($(origin PRECISION_KIT_DATA), undefined)
   endif
 endif
 
-.PHONY: setup test bench bench-paper lint clean
+.PHONY: setup test bench bench-paper gate lint clean
 
 setup: $(STAMP)
 
@@ -35,8 +42,11 @@ bench: $(STAMP)
 bench-paper: $(STAMP)
 	$(PY) -m pytest bench/ --benchmark-autosave --pk-profile paper $(BENCH_ARGS)
 
+gate: $(STAMP)
+	$(PK) gate $(LEDGERS) --baseline $(BASELINE) $(GATE_ARGS)
+
 lint: $(STAMP)
 	$(VENV)/bin/ruff check precision_kit bench tests conftest.py
 
 clean:
-	rm -rf $(VENV) .pytest_cache .hypothesis
+	rm -rf $(VENV) .pytest_cache .hypothesis  # keeps .benchmarks/ and .precision_kit/ (your runs)
