@@ -14,7 +14,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from .models import N_CLASSES
-from .precision import Precision, autocast, get_precision
+from .precision import Precision, autocast, get_precision, matmul_mode
 
 EVAL_BATCH = 2000
 
@@ -53,6 +53,17 @@ def _sync(device: torch.device) -> None:
         torch.cuda.synchronize(device)
 
 
+def copy_can_be_async(source: torch.device, target: torch.device) -> bool:
+    """Whether a `source` → `target` copy may be `non_blocking`: only host → CUDA.
+
+    A host → CUDA copy is queued on the current stream, ahead of the kernels that read it, so
+    it is safe pinned or not. A CUDA → host copy with non_blocking returns before the bytes
+    land and the CPU code that reads them has nothing to wait on (e.g. a CPU-only int8 model
+    evaluated on a dataset resident on the GPU): it must block.
+    """
+    return source.type == "cpu" and target.type == "cuda"
+
+
 @torch.no_grad()
 def forward_split(
     model: nn.Module,
@@ -60,18 +71,21 @@ def forward_split(
     precision: str | Precision | None = None,
     batch_size: int = EVAL_BATCH,
 ) -> torch.Tensor:
-    """Logits (float32) of `model` on `images`, in eval mode, under the autocast of
-    `precision` when it is an amp mode; inputs are cast to the model's dtype and device."""
+    """Logits (float32) of `model` on `images`, in eval mode, under the matmul mode of
+    `precision` (default fp32: TF32 off for CUDA matmuls and cuDNN, as in `train`) and its
+    autocast when it is an amp mode; inputs are cast to the model's dtype and device."""
     device, dtype = model_device_dtype(model)
     mode = get_precision(precision or "fp32")
+    non_blocking = copy_can_be_async(images.device, device)
     was_training = model.training
     model.eval()
     outs = []
     try:
-        for chunk in images.split(batch_size):
-            x = chunk.to(device=device, dtype=dtype, non_blocking=True)
-            with autocast(mode, device):
-                outs.append(model(x).float())
+        with matmul_mode(mode, device):
+            for chunk in images.split(batch_size):
+                x = chunk.to(device=device, dtype=dtype, non_blocking=non_blocking)
+                with autocast(mode, device):
+                    outs.append(model(x).float())
     finally:
         model.train(was_training)
     return torch.cat(outs)
@@ -87,7 +101,9 @@ def evaluate(
     """Evaluate `model` on `data.test` (or `data.train`) and time the forward passes.
 
     `data` is a `precision_kit.data.Dataset` (or anything with `.train`/`.test` splits of
-    `images` and `labels`). The timing covers only the forward passes, CUDA synchronised.
+    `images` and `labels`). The forward passes run under `precision`'s matmul mode and
+    autocast (default fp32, TF32 off, so a CUDA fp32 figure is the one `train` records each
+    epoch). The timing covers only the forward passes, CUDA synchronised.
     """
     if split not in ("test", "train"):
         raise ValueError(f"split must be 'test' or 'train'; found {split!r}")
