@@ -133,7 +133,10 @@ class TrainResult(RunStatus):
     epochs: tuple[EpochRecord, ...]
     steps: int
     skipped_steps: int  # optimizer steps GradScaler skipped for inf/NaN gradients
-    peak_memory_bytes: int | None  # CUDA allocator peak; None on CPU (no allocator stats)
+    # CUDA allocator peak above what was allocated when training started: the arm's own model,
+    # optimizer state, activations and batches; the resident dataset excluded (its copy cast to a
+    # non-float32 parameter dtype is the arm's own and counts). None on CPU.
+    peak_memory_bytes: int | None
     diverged_at_step: int | None
     model: nn.Module = field(repr=False, compare=False)
 
@@ -203,8 +206,10 @@ def train(
     mode = check_supported(config.precision, device)
     if data.device != device:
         data = data.to(device)
-    cast_model(model, mode, device)
+    # The arm's peak is measured from here: the dataset is resident, nothing of the arm's yet.
+    allocated_at_start = _start_peak_memory(device)
     images = data.train.images.to(mode.param_dtype)
+    cast_model(model, mode, device)
     flat, sample_shape = images.reshape(len(images), -1), images.shape[1:]
     labels = data.train.labels
     optimizer = make_optimizer(model.parameters(), config, device)
@@ -218,8 +223,6 @@ def train(
     # Each batch is gathered into one buffer: a fresh 1.6 MB tensor per step costs page faults.
     batch_buffer = torch.empty((rows, flat.shape[1]), dtype=flat.dtype, device=device)
     slowdown = _slowdown_steps()
-    if device.type == "cuda":
-        torch.cuda.reset_peak_memory_stats(device)
 
     records: list[EpochRecord] = []
     skipped = torch.zeros((), dtype=torch.int64, device=device)
@@ -294,10 +297,37 @@ def train(
         epochs=tuple(records),
         steps=step,
         skipped_steps=int(skipped),
-        peak_memory_bytes=torch.cuda.max_memory_allocated(device) if device.type == "cuda" else None,
+        peak_memory_bytes=_peak_memory(device, allocated_at_start),
         diverged_at_step=diverged_at,
         model=model,
     )
+
+
+def own_peak(peak: int, at_start: int) -> int:
+    """The allocator peak an arm caused: `peak` (max allocated since the reset) minus `at_start`
+    (allocated at the reset: the resident dataset and anything cached by earlier arms)."""
+    if peak < at_start:
+        raise ValueError(
+            f"allocator peak {peak} bytes is below the {at_start} bytes allocated when it was reset; "
+            "the peak must be read from the same device after the reset"
+        )
+    return peak - at_start
+
+
+def _start_peak_memory(device: torch.device) -> int | None:
+    """Reset the CUDA allocator's peak and return the bytes allocated now (None on CPU, which
+    has no allocator statistics)."""
+    if device.type != "cuda":
+        return None
+    torch.cuda.reset_peak_memory_stats(device)
+    return torch.cuda.memory_allocated(device)
+
+
+def _peak_memory(device: torch.device, at_start: int | None) -> int | None:
+    """The arm's own allocator peak since `_start_peak_memory` (None on CPU)."""
+    if at_start is None:
+        return None
+    return own_peak(torch.cuda.max_memory_allocated(device), at_start)
 
 
 def _step(loss, optimizer, scaler, params, config: TrainConfig, skipped: torch.Tensor) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import importlib
 
 import pytest
 import torch
@@ -12,7 +13,10 @@ from precision_kit.data import Dataset, Split
 from precision_kit.errors import PrecisionKitError, UnsupportedError
 from precision_kit.evaluate import evaluate
 from precision_kit.models import cnn, mlp
-from precision_kit.train import TrainConfig, data_generator, train
+from precision_kit.train import TrainConfig, _peak_memory, _start_peak_memory, data_generator, own_peak, train
+
+# The module, not the `train` function that precision_kit re-exports under the same name.
+train_module = importlib.import_module("precision_kit.train")
 
 
 @pytest.fixture(scope="module")
@@ -152,3 +156,61 @@ def test_a_batch_size_past_the_split_trains_full_batch(data):
     assert result.status == "OK" and result.steps == 2
     full = train(mlp(1, 16, seed=0), data, config.replace(batch_size=len(data.train)))
     assert all(torch.equal(a, b) for a, b in zip(result.model.parameters(), full.model.parameters(), strict=True))
+
+
+# ----------------------------------------------------------------------------- peak memory
+class FakeAllocator:
+    """The three CUDA allocator statistics `train` reads, on a counter of allocated bytes."""
+
+    def __init__(self, allocated: int):
+        self.allocated = self.peak = allocated
+
+    def alloc(self, nbytes: int) -> None:
+        self.allocated += nbytes
+        self.peak = max(self.peak, self.allocated)
+
+    def install(self, monkeypatch) -> None:
+        monkeypatch.setattr(torch.cuda, "reset_peak_memory_stats", lambda device: setattr(self, "peak", self.allocated))
+        monkeypatch.setattr(torch.cuda, "memory_allocated", lambda device: self.allocated)
+        monkeypatch.setattr(torch.cuda, "max_memory_allocated", lambda device: self.peak)
+
+
+def test_own_peak_is_the_peak_above_the_allocation_at_start():
+    assert own_peak(5_000, 1_200) == 3_800
+    assert own_peak(1_200, 1_200) == 0
+    with pytest.raises(ValueError, match="peak 100 bytes is below the 200 bytes allocated"):
+        own_peak(100, 200)
+
+
+def test_cuda_peak_memory_excludes_what_was_resident_before_training(monkeypatch):
+    """An earlier arm's peak and the resident dataset (700 bytes) do not count; the arm's
+    allocations (model 300, activations 500 later freed, optimizer state 100) do."""
+    allocator = FakeAllocator(allocated=700)
+    allocator.peak = 10_000  # an earlier arm's peak, before the reset
+    allocator.install(monkeypatch)
+    device = torch.device("cuda")
+    at_start = _start_peak_memory(device)
+    for nbytes in (300, 500, -500, 100):
+        allocator.alloc(nbytes)
+    assert at_start == 700
+    assert _peak_memory(device, at_start) == 800
+
+
+def test_cpu_peak_memory_is_none_without_touching_cuda(monkeypatch):
+    def refuse(device):
+        raise AssertionError("CUDA allocator statistics read for a CPU run")
+
+    for name in ("reset_peak_memory_stats", "memory_allocated", "max_memory_allocated"):
+        monkeypatch.setattr(torch.cuda, name, refuse)
+    at_start = _start_peak_memory(torch.device("cpu"))
+    assert at_start is None and _peak_memory(torch.device("cpu"), at_start) is None
+
+
+def test_peak_is_reset_after_the_dataset_and_before_the_model_moves(monkeypatch, data):
+    """The arm's peak counts its own model: the reset comes before the model is cast and moved."""
+    events = []
+    start, cast = train_module._start_peak_memory, train_module.cast_model
+    monkeypatch.setattr(train_module, "_start_peak_memory", lambda device: events.append("reset") or start(device))
+    monkeypatch.setattr(train_module, "cast_model", lambda *args: events.append("cast model") or cast(*args))
+    result = train(mlp(1, 16, seed=0), data, TrainConfig(max_steps=1, evaluation="none"))
+    assert events == ["reset", "cast model"] and result.peak_memory_bytes is None
