@@ -8,6 +8,7 @@ bits per weight. The packed encoding of rounded weights is `precision_kit.packin
 from __future__ import annotations
 
 import io
+import warnings
 from collections.abc import Mapping
 from dataclasses import dataclass
 
@@ -23,7 +24,8 @@ _PER_TENSOR_QPARAM_BYTES = 16
 class SizeReport:
     """Measured size of a model's state_dict.
 
-    serialized_bytes: len of `torch.save(state_dict)` into memory (the "file size").
+    serialized_bytes: len of `torch.save(state_dict)` into memory (the "file size") of the
+        state_dict's CPU copy, so the figure is the same whichever device the model lives on.
     tensor_bytes: bytes of every tensor in the state_dict, weights plus `overhead_bytes`.
     n_weights: number of weight/bias scalars (every floating-point or quantized scalar).
     bits_per_weight: storage bits of those scalars / n_weights (int8 → 8, float32 → 32),
@@ -83,6 +85,30 @@ def state_dict_of(model_or_state_dict: nn.Module | Mapping) -> Mapping:
     )
 
 
+def _serialize(state: Mapping) -> bytes:
+    buffer = io.BytesIO()
+    torch.save(state, buffer)
+    return buffer.getvalue()
+
+
+def cpu_state_dict(state: Mapping) -> Mapping:
+    """A copy of `state` with every tensor on the CPU and nothing else changed.
+
+    `torch.save` pickles each storage's device (`cuda:0`), so a CUDA model serializes to other
+    bytes than the same model on the CPU and the exact size gate would break. A round trip
+    through `torch.load(map_location="cpu")` changes only that: Parameters (the bias inside a
+    dynamic quantized Linear's `_packed_params`), shared storages (tied weights, views),
+    quantized tensors, tensor subclasses and the state_dict's `_metadata` come back as they
+    were, so the CPU copy serializes to exactly the bytes of the model on the CPU.
+    """
+    serialized = io.BytesIO(_serialize(state))
+    with warnings.catch_warnings():
+        # torch's own rebuild of quantized tensors still goes through TypedStorage; nothing to act on.
+        warnings.filterwarnings("ignore", "TypedStorage is deprecated", UserWarning)
+        # weights_only=False: the bytes were written just above, and torchao subclasses need it.
+        return torch.load(serialized, map_location="cpu", weights_only=False)
+
+
 def model_size(model: nn.Module | Mapping) -> SizeReport:
     """Measure the size of `model`'s state_dict (see `SizeReport` for each figure).
 
@@ -93,8 +119,7 @@ def model_size(model: nn.Module | Mapping) -> SizeReport:
     as overhead; non-tensor entries (dtypes) only appear in `serialized_bytes`.
     """
     state = state_dict_of(model)
-    buffer = io.BytesIO()
-    torch.save(state, buffer)
+    serialized = _serialize(cpu_state_dict(state))
     weight_bytes = overhead = n_weights = 0
     pending = list(state.items())
     while pending:
@@ -113,7 +138,7 @@ def model_size(model: nn.Module | Mapping) -> SizeReport:
         n_weights += value.numel()
     if n_weights == 0:
         raise ValueError("model_size found no weight tensors in the state_dict; pass a model.")
-    return SizeReport(serialized_bytes=len(buffer.getvalue()), tensor_bytes=weight_bytes + overhead,
+    return SizeReport(serialized_bytes=len(serialized), tensor_bytes=weight_bytes + overhead,
                       n_weights=n_weights, bits_per_weight=8.0 * weight_bytes / n_weights,
                       overhead_bytes=overhead)
 

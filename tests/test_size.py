@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import copy
 import importlib.util
+import io
 import json
 import struct
+import zipfile
 
 import numpy as np
 import pytest
@@ -17,7 +20,7 @@ from torch import nn
 from precision_kit.errors import DataError
 from precision_kit.packing import RoundedEncoding, pack_rounded, unpack_rounded
 from precision_kit.quantize import quantize_int8, round_tensor, round_weights
-from precision_kit.size import SizeReport, model_size
+from precision_kit.size import SizeReport, cpu_state_dict, model_size
 
 HAS_TORCHAO = importlib.util.find_spec("torchao") is not None
 
@@ -35,6 +38,42 @@ def make_mlp(seed: int = 0) -> nn.Sequential:
         nn.Flatten(), nn.Linear(784, 128), nn.ReLU(), nn.Linear(128, 128), nn.ReLU(),
         nn.Linear(128, 10),
     )
+
+
+def tied_mlp() -> nn.Sequential:
+    """Two Linear layers sharing one weight: the state_dict holds it twice, torch.save once."""
+    model = nn.Sequential(nn.Linear(16, 16), nn.ReLU(), nn.Linear(16, 16), nn.BatchNorm1d(16))
+    model[2].weight = model[0].weight
+    return model
+
+
+def size_models() -> dict:
+    """Models whose state_dicts hold every kind of entry: float, tied, integer buffers, torch.ao
+    quantized (a Parameter bias inside `_packed_params`), torchao subclasses."""
+    models = {"float32": make_mlp(), "tied": tied_mlp(), "torch.ao": quantize_int8(make_mlp(), "torch.ao")}
+    if HAS_TORCHAO:
+        models["torchao"] = quantize_int8(make_mlp(), "torchao-dynamic")
+    return models
+
+
+def save_bytes(state) -> bytes:
+    buffer = io.BytesIO()
+    torch.save(state, buffer)
+    return buffer.getvalue()
+
+
+def saved(state) -> dict[str, bytes]:
+    """The records of `torch.save(state)`: the pickle and every storage (the per-save id left out)."""
+    with zipfile.ZipFile(io.BytesIO(save_bytes(state))) as archive:
+        return {name.split("/", 1)[1]: archive.read(name) for name in archive.namelist()
+                if not name.endswith("serialization_id")}
+
+
+def tensors(value):
+    """Every tensor of a state_dict entry, inside tuples and lists too."""
+    if isinstance(value, (tuple, list)):
+        return [t for v in value for t in tensors(v)]
+    return [value] if isinstance(value, torch.Tensor) else []
 
 
 def param_counts(model: nn.Module) -> tuple[int, int]:
@@ -100,6 +139,44 @@ def test_integer_buffers_are_overhead_and_model_is_not_modified():
     assert report.n_weights == 27 and report.overhead_bytes == 8  # num_batches_tracked int64
     assert report.tensor_bytes == 27 * 4 + 8
     assert all(torch.equal(v, model.state_dict()[k]) for k, v in before.items())
+
+
+@pytest.mark.parametrize("kind", list(size_models()))
+def test_serialized_bytes_are_those_torch_save_writes_for_the_cpu_model(kind):
+    """The CPU figure is what it always was (stored baselines compare sizes exactly)."""
+    model = size_models()[kind]
+    assert model_size(model).serialized_bytes == len(save_bytes(model.state_dict()))
+
+
+def test_serialized_bytes_do_not_depend_on_where_the_tensors_live():
+    """The same weights moved to the CPU explicitly (fresh storages) measure the same bytes."""
+    model = make_mlp()
+    moved = copy.copy(model.state_dict())  # keeps the state_dict's `_metadata`, which torch.save writes
+    for name, value in moved.items():
+        moved[name] = value.to("cpu", copy=True)
+    assert moved["1.weight"].data_ptr() != model.state_dict()["1.weight"].data_ptr()
+    assert model_size(moved).serialized_bytes == model_size(model).serialized_bytes
+
+
+@pytest.mark.parametrize("kind", list(size_models()))
+def test_cpu_state_dict_moves_every_tensor_to_the_cpu_and_changes_nothing_else(kind):
+    state = size_models()[kind].state_dict()
+    cpu = cpu_state_dict(state)
+    assert list(cpu) == list(state) and cpu._metadata == state._metadata
+    for name, value in state.items():
+        before, after = tensors(value), tensors(cpu[name])
+        assert [type(t) for t in after] == [type(t) for t in before]  # Parameters stay Parameters
+        assert all(t.device.type == "cpu" for t in after)
+        assert all(torch.equal(a.dequantize(), b.dequantize()) for a, b in zip(after, before, strict=True)
+                   if type(a) is torch.Tensor)
+    assert saved(cpu) == saved(state)  # the same pickle and storages, byte for byte
+
+
+def test_cpu_state_dict_is_a_copy_and_keeps_tied_weights_tied():
+    model = tied_mlp()
+    cpu = cpu_state_dict(model.state_dict())
+    assert cpu["0.weight"].data_ptr() == cpu["2.weight"].data_ptr()
+    assert cpu["0.weight"].data_ptr() != model[0].weight.data_ptr()
 
 
 def test_size_report_errors():
