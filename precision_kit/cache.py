@@ -4,7 +4,8 @@ Claims that share a trained model (BI-1..BI-4, SZ-1/3/5/6 …) train it once; a 
 loads it; an interrupted run resumes from the arms already written. The key hashes the
 full configuration, the seed, the device type, the torch version, the CPU thread count and
 a hash of the source files that decide a trained model, so a code change invalidates the
-entries it affects.
+entries it affects; for a CUDA run also the GPU model, the CUDA and cuDNN versions and the
+determinism and TF32 flags, so a model trained on another GPU or stack is not reused.
 
 An entry is a tensor file (`precision_kit.tensorfile`, the safetensors layout): the
 payload's tensors as raw bytes and everything else as JSON in its metadata, with the
@@ -32,6 +33,7 @@ from typing import Any
 
 import torch
 
+from .devices import determinism_flags, resolve_device
 from .errors import DataError
 from .files import atomic_writer
 from .tensorfile import TensorFileError, decode, encode
@@ -70,10 +72,47 @@ def code_version() -> str:
 def cache_key(description: dict[str, Any]) -> str:
     """A stable key for a JSON-describable configuration, the code version and the CPU
     thread count (a float reduction split over another number of threads rounds
-    differently, so a model trained with 1 thread is not the one trained with 2)."""
-    context = {"code": code_version(), "threads": torch.get_num_threads()}
+    differently, so a model trained with 1 thread is not the one trained with 2).
+
+    A description whose ``config.device`` is CUDA also gets `cuda_context` (GPU model,
+    CUDA/cuDNN versions, determinism and TF32 flags): another GPU or library picks other
+    kernels, so its model is another model. CPU keys hold no CUDA field, so they are the
+    keys they were before CUDA entered the key and existing CPU entries stay valid.
+    """
+    context: dict[str, Any] = {"code": code_version(), "threads": torch.get_num_threads()}
+    index = _cuda_index(description)
+    if index is not None:
+        context["cuda_context"] = cuda_context(index)
     text = json.dumps({**context, **description}, sort_keys=True, default=str)
     return hashlib.sha256(text.encode()).hexdigest()[:32]
+
+
+def cuda_context(index: int) -> dict[str, Any]:
+    """What decides a CUDA-trained model besides the code and the configuration: the model
+    of GPU `index`, the CUDA and cuDNN versions torch runs, and `determinism_flags()`."""
+    return {
+        "gpu": torch.cuda.get_device_name(index),
+        "cuda": torch.version.cuda,
+        "cudnn": torch.backends.cudnn.version(),
+        **determinism_flags(),
+    }
+
+
+def _cuda_index(description: dict[str, Any]) -> int | None:
+    """The CUDA device index `description` trains on (its ``config.device``: "cuda", "cuda:N"
+    or a torch.device), or None when it is not a CUDA one. The device is resolved as training
+    resolves it (`devices.resolve_device`: "cuda" is the current device, and CUDA is switched
+    to deterministic kernels), so the key holds the flags the run trains under.
+
+    Raises:
+        UnsupportedError: a CUDA description on a machine without that GPU (its key names
+            the GPU, which only the machine that trains it can tell).
+    """
+    config = description.get("config")
+    device = config.get("device") if isinstance(config, dict) else None
+    if str(device).partition(":")[0] != "cuda":
+        return None
+    return resolve_device(str(device)).index
 
 
 def entry_path(key: str) -> Path:

@@ -18,8 +18,17 @@ CLASS_KEYS = ("system", "machine", "cpu_count", "cpu_capability", "gpu")
 
 
 def precision_kit_info() -> dict[str, Any]:
-    """The precision_kit part of a run's machine info (pytest-benchmark's `machine_info`)."""
+    """The precision_kit part of a run's machine info (pytest-benchmark's `machine_info`).
+
+    The determinism flags (`devices.determinism_flags`: cuDNN deterministic/benchmark, the
+    cuBLAS workspace, both TF32 switches) are read when the info is taken (pytest-benchmark
+    takes it when it saves, at the end of the session): after a CUDA run they show what
+    `devices.cuda_determinism` set; the TF32 switches show the process defaults, which
+    `precision.matmul_mode` sets per precision during training and restores after.
+    """
     import torch
+
+    from .devices import determinism_flags
 
     info: dict[str, Any] = {
         "torch": torch.__version__,
@@ -28,9 +37,7 @@ def precision_kit_info() -> dict[str, Any]:
         "num_interop_threads": torch.get_num_interop_threads(),
         "cpu_count": os.cpu_count(),
         "cpu_model": _cpu_model(),
-        "deterministic_algorithms": torch.are_deterministic_algorithms_enabled(),
-        "cudnn_deterministic": torch.backends.cudnn.deterministic,
-        "cudnn_benchmark": torch.backends.cudnn.benchmark,
+        **determinism_flags(),
         "flush_denormal": "set by precision_kit.precision.configure_cpu on CPU runs",
         "cpu_capability": torch.backends.cpu.get_cpu_capability(),
         "cuda": torch.version.cuda,
