@@ -64,6 +64,9 @@ class ClaimResult:
     note: str = ""  # what a reader should know (e.g. "measured drop far smaller than claimed")
     timed: Callable[[], Any] | None = field(default=None, repr=False)  # what the benchmark times
     harness_broken: str | None = None  # set when a control pair fails
+    # The device the timed work runs on, when it is not the case's device (e.g. "cpu" for
+    # int8 inference in a cuda case): the judge normalizes by that device's reference.
+    timed_device: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         claim = REGISTRY.get(self.claim_id)
@@ -76,6 +79,7 @@ class ClaimResult:
             "line": self.line,
             "note": self.note,
             "harness_broken": self.harness_broken,
+            "timed_device": self.timed_device,
             "figures": json_safe(self.figures),
         }
 

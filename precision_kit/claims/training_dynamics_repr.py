@@ -136,6 +136,7 @@ def td4(ctx: Context) -> ClaimResult:
             "init is PyTorch's default Kaiming-uniform (flat histogram), not the source's Gaussian",
         ),
         timed=lambda: WeightRecorder().on_epoch(0, model),  # the per-checkpoint shape analysis
+        timed_device="cpu",  # the model is loaded on the CPU and the statistics run there
     )
 
 

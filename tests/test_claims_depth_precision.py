@@ -1,0 +1,77 @@
+"""BI-5's timing protocol (precision_kit.claims.depth_precision): untimed warm-up rounds of
+every arm before the alternating timed rounds, so the start-up cost of the first training in
+a process (CUDA context, cuBLAS handles, autocast) lands on no timed round. `train` is
+replaced by a fake with known seconds: what is tested is which calls are timed."""
+
+from __future__ import annotations
+
+from types import SimpleNamespace
+
+import pytest
+
+from precision_kit.claims import depth_precision
+from precision_kit.claims.base import Context
+from precision_kit.verdicts import Verdict
+
+START_UP = 100.0  # seconds the first training of the fake process pays
+
+
+class FakeTrain:
+    """`train(model, data, config)` whose seconds depend on the precision and the round, plus
+    START_UP on its very first call; it records the precision of every call."""
+
+    def __init__(self, seconds: dict[str, float]) -> None:
+        self.seconds, self.calls = seconds, []
+
+    def __call__(self, model, data, config):
+        self.calls.append(config.precision)
+        n = len(self.calls)
+        took = self.seconds[config.precision] * (1.0 + 0.01 * (n % 3)) + (START_UP if n == 1 else 0.0)
+        return SimpleNamespace(epoch_seconds=(took,), peak_memory_bytes=n)
+
+
+@pytest.fixture
+def fake_train(monkeypatch):
+    fake = FakeTrain({"fp32": 1.0, "amp-fp16": 0.5})
+    monkeypatch.setattr(depth_precision, "train", fake)
+    return fake
+
+
+def configs():
+    ctx = Context()
+    return {p: depth_precision.depth_arm(ctx, 2, p).config for p in ("fp32", "amp-fp16")}
+
+
+def test_warmup_rounds_are_run_but_not_timed(fake_train):
+    built = []
+    seconds, memory = depth_precision.alternating_seconds(
+        configs(), lambda: built.append(1), data=None, rounds=3, warmup=1)
+    assert fake_train.calls == ["fp32", "amp-fp16"] * 4
+    assert len(built) == 8  # a fresh model for every training
+    assert {p: len(s) for p, s in seconds.items()} == {"fp32": 3, "amp-fp16": 3}
+    assert max(seconds["fp32"]) < 2.0  # the first call's start-up was in the warm-up
+    assert memory == {"fp32": 7, "amp-fp16": 8}  # from the last round
+
+
+def test_without_warmup_the_first_arm_pays_the_start_up(fake_train):
+    seconds, _ = depth_precision.alternating_seconds(configs(), lambda: None, None, rounds=2, warmup=0)
+    assert fake_train.calls == ["fp32", "amp-fp16"] * 2
+    assert seconds["fp32"][0] > START_UP
+
+
+@pytest.mark.parametrize(("rounds", "warmup"), [(0, 1), (3, -1)])
+def test_alternating_seconds_rejects_bad_round_counts(rounds, warmup):
+    with pytest.raises(ValueError, match="rounds ≥ 1 and warmup ≥ 0"):
+        depth_precision.alternating_seconds(configs(), lambda: None, None, rounds=rounds, warmup=warmup)
+
+
+def test_bi5_warms_up_both_arms_and_says_so(fake_train, monkeypatch):
+    monkeypatch.setattr(depth_precision, "dataset", lambda arm, device, root: None)
+    result = depth_precision.bi5(Context())
+    rounds = len(result.figures["seconds"]["fp32"])
+    assert result.figures["warmup_rounds"] == depth_precision.WARMUP_ROUNDS == 1
+    assert fake_train.calls == ["fp32", "amp-fp16"] * (rounds + 1)
+    assert len(result.figures["seconds"]["amp-fp16"]) == rounds == 5
+    assert max(result.figures["seconds"]["fp32"]) < 2.0
+    assert result.verdict == Verdict.HOLDS and result.figures["ratio"] == pytest.approx(0.5, rel=0.05)
+    assert "after 1 untimed" in result.line
