@@ -4,6 +4,7 @@
 - `--pk-gate BASELINE`: gate the run's results against a stored baseline (precision_kit.gate);
   `--pk-only-run-cases` gates a deliberately narrowed run (-k) on the cases it judged only.
 - `--pk-ledger-dir DIR`: where each run's ledger goes (default .precision_kit/ledgers).
+- `--pk-first BI_5,SZ_2`: run the cases whose names contain these first (a short GPU window).
 - `--data-root DIR`: where `mnist/` lives (else PRECISION_KIT_DATA, else ~/.cache/precision_kit).
 - `-m cpu` / `-m cuda`: device markers; cuda cases skip with a reason on a machine without CUDA.
 - machine info for `--benchmark-autosave`: torch/CUDA/cuDNN versions, threads, determinism flags.
@@ -47,15 +48,35 @@ def pytest_addoption(parser):
         "(default: %(default)s)",
     )
     group.addoption(
+        "--pk-first",
+        default="",
+        metavar="NAMES",
+        help="comma-separated parts of test names to run first, in that order (e.g. BI_5,SZ_2): "
+        "the most informative cases of a short time window; the rest keep their order",
+    )
+    group.addoption(
         "--data-root",
         default=None,
         help="folder holding mnist/ (default: $PRECISION_KIT_DATA, then ~/.cache/precision_kit)",
     )
 
 
+def first_in_order(items: list, names: list[str]) -> list:
+    """`items` with those whose name contains names[0] first, then names[1] …, the rest after;
+    a stable sort, so each group keeps its collection order."""
+
+    def rank(item) -> int:
+        return next((i for i, name in enumerate(names) if name in item.name), len(names))
+
+    return sorted(items, key=rank)
+
+
 def pytest_collection_modifyitems(config, items):
     import torch
 
+    names = [n.strip() for n in config.getoption("--pk-first").split(",") if n.strip()]
+    if names:
+        items[:] = first_in_order(items, names)
     if torch.cuda.is_available():
         return
     skip_cuda = pytest.mark.skip(reason="needs CUDA: torch.cuda.is_available() is False on this machine")

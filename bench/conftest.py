@@ -27,6 +27,7 @@ EXPECTED = Path(__file__).resolve().parent.parent / "baselines" / "expected_verd
 
 _BASELINE = pytest.StashKey[results.Results]()
 _REPORT = pytest.StashKey[gate.GateReport]()
+_LEDGER = pytest.StashKey[ledger.RunLedger]()
 ROUNDS = 5  # alternating rounds of reference and case per timed case, after one warm-up
 _ROWS: list[dict] = []
 
@@ -74,7 +75,7 @@ def judge(request, benchmark, pk_profile, data_root):
         timing = None
         if result.timed and not benchmark.disabled:  # disabled: e.g. under xdist, which times nothing
             # alternating rounds: the reference GEMM (pytest-benchmark's untimed setup), then the case
-            timer = AlternatingTimer(device)
+            timer = AlternatingTimer(getattr(result, "timed_device", None) or device)  # where the work runs
             benchmark.pedantic(timer.wrap(result.timed), setup=timer.before_round, rounds=rounds, warmup_rounds=1)
             timing = timer.result(warmup=1).to_dict()
         else:
@@ -82,6 +83,7 @@ def judge(request, benchmark, pk_profile, data_root):
         info = result.to_dict()
         benchmark.extra_info.update(info, device=device, profile=pk_profile, timing=timing)
         _ROWS.append(ledger.row(info, device, pk_profile, timing))
+        _save_ledger(request.config)
         print(f"\n{claim_id} [{result.case}] {device}: {result.line}" + (f" — {result.note}" if result.note else ""))
         if result.harness_broken:
             pytest.fail(f"HARNESS BROKEN in {claim_id} [{result.case}]: {result.harness_broken}")
@@ -135,13 +137,24 @@ def pytest_terminal_summary(terminalreporter, exitstatus, config):
         return
     terminalreporter.write_sep("=", f"claims ledger ({ledger.summary(_ROWS)})")
     terminalreporter.write_line(ledger.table(_ROWS))
-    folder = Path(config.getoption("--pk-ledger-dir")) / _machine_id(config)
-    json_path, md_path = ledger.write_run(_ROWS, folder, _machine(config), _tag(config))
+    json_path, md_path = _save_ledger(config)
     terminalreporter.write_line(f"ledger of this run written to {json_path} and {md_path}")
     report = config.stash.get(_REPORT, None)
     if report is not None:
         terminalreporter.write_sep("=", "regression gate (--pk-gate)", red=bool(report.regressions), bold=True)
         terminalreporter.write_line(report.text())
+
+
+def _save_ledger(config) -> tuple[Path, Path] | tuple[None, None]:
+    """Write every case judged so far as this run's ledger (after each case, so a stopped
+    run keeps what it finished). Not in an xdist worker: each holds only its share."""
+    if hasattr(config, "workerinput"):
+        return None, None
+    run = config.stash.get(_LEDGER, None)
+    if run is None:
+        folder = Path(config.getoption("--pk-ledger-dir")) / _machine_id(config)
+        run = config.stash[_LEDGER] = ledger.RunLedger(folder, None, _tag(config))
+    return run.save(_ROWS, _machine(config))
 
 
 def _check_data_root(given: str | None) -> None:

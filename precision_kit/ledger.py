@@ -63,29 +63,60 @@ def write(
     )
 
 
+def _markdown(rows: list[dict[str, Any]], title: str) -> str:
+    return f"# Claims ledger ({title})\n\n" + summary(rows) + "\n\n" + table(rows, "github") + "\n"
+
+
+class RunLedger:
+    """The ledger of one run, written again (atomically) after every judged case, so a run
+    that is stopped — interrupted, killed, out of its time window — keeps every case it
+    finished. Its name, `NNNN_<tag>.json` and `.md` in `folder` with NNNN one more than the
+    highest number there, is claimed at the first write with a hard link, so a run never
+    replaces another run's ledger (a name a concurrent run took moves it to the next)."""
+
+    def __init__(self, folder: Path, machine: dict[str, Any] | None, tag: str) -> None:
+        if not re.fullmatch(r"[\w.+-]+", tag):
+            raise ValueError(f"a ledger tag is letters, digits and _.+- only; found {tag!r}")
+        self.folder, self.machine, self.tag = Path(folder), machine or {}, tag
+        self.json_path: Path | None = None
+
+    @property
+    def md_path(self) -> Path | None:
+        return self.json_path.with_suffix(".md") if self.json_path else None
+
+    def save(self, rows: list[dict[str, Any]], machine: dict[str, Any] | None = None) -> tuple[Path, Path]:
+        """Write `rows` (every case judged so far) as this run's ledger; its two paths."""
+        if machine:
+            self.machine = machine
+        text = json.dumps({"schema": SCHEMA, "machine": self.machine, "tag": self.tag, "rows": rows},
+                          indent=1, allow_nan=False)
+        if self.json_path is None:
+            self.json_path = self._claim(text)
+        else:
+            atomic_write_text(self.json_path, text)
+        return self.json_path, atomic_write_text(self.md_path, _markdown(rows, self.json_path.stem))
+
+    def _claim(self, text: str) -> Path:
+        self.folder.mkdir(parents=True, exist_ok=True)
+        taken = (int(m.group(1)) for p in self.folder.iterdir() if (m := _RUN_FILE.match(p.name)))
+        number = max(taken, default=0)
+        for _ in range(100):
+            number += 1
+            path = self.folder / f"{number:04d}_{self.tag}.json"
+            try:
+                with atomic_writer(path, "w", replace=False) as fh:
+                    fh.write(text)
+                return path
+            except FileExistsError:
+                continue
+        raise FileExistsError(f"no free ledger number in {self.folder} after 100 tries; is another run writing there?")
+
+
 def write_run(
     rows: list[dict[str, Any]], folder: Path, machine: dict[str, Any] | None, tag: str
 ) -> tuple[Path, Path]:
-    """Write this run's ledger as `NNNN_<tag>.json` and `.md` into `folder`, NNNN one more
-    than the highest number there. A run never replaces another run's ledger: the name is
-    claimed with a hard link, and taken by a concurrent run it moves on to the next number."""
-    if not re.fullmatch(r"[\w.+-]+", tag):
-        raise ValueError(f"a ledger tag is letters, digits and _.+- only; found {tag!r}")
-    folder.mkdir(parents=True, exist_ok=True)
-    doc = {"schema": SCHEMA, "machine": machine or {}, "tag": tag, "rows": rows}
-    text = json.dumps(doc, indent=1, allow_nan=False)
-    number = max((int(m.group(1)) for p in folder.iterdir() if (m := _RUN_FILE.match(p.name))), default=0)
-    for _ in range(100):
-        number += 1
-        json_path = folder / f"{number:04d}_{tag}.json"
-        try:
-            with atomic_writer(json_path, "w", replace=False) as fh:
-                fh.write(text)
-        except FileExistsError:
-            continue
-        md = f"# Claims ledger ({json_path.stem})\n\n" + summary(rows) + "\n\n" + table(rows, "github") + "\n"
-        return json_path, atomic_write_text(json_path.with_suffix(".md"), md)
-    raise FileExistsError(f"no free ledger number in {folder} after 100 tries; is another run writing there?")
+    """Write a finished run's ledger as `NNNN_<tag>.json` and `.md` into `folder` (`RunLedger`)."""
+    return RunLedger(folder, machine, tag).save(rows)
 
 
 def newest(folder: Path) -> Path | None:
