@@ -13,6 +13,7 @@ import json
 import os
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -83,6 +84,28 @@ def test_a_narrowed_run_fails_the_gate_unless_gated_on_its_own_cases(tmp_path, d
     narrowed = _pytest(tmp_path, "-k", CASE, f"--pk-gate={baseline}", "--pk-only-run-cases", data=data)
     assert narrowed.returncode == 0, narrowed.stdout[-3000:]
     assert "1 baseline case(s) missing from this run, reported (--only-run-cases)" in narrowed.stdout
+
+
+def test_a_killed_run_keeps_every_case_it_finished(tmp_path, data):
+    """The ledger is written after each judged case: SIGKILL after the first case leaves a
+    whole, valid ledger of what finished (a GPU window that runs out of time)."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("PYTEST_XDIST", "PYTEST_CURRENT"))}
+    env.update(PRECISION_KIT_CACHE=str(tmp_path / "models"), PRECISION_KIT_OFFLINE="1")
+    command = [sys.executable, "-m", "pytest", "bench/", "-q", "-p", "no:cacheprovider", "-k", "BI_2 and depth2",
+               f"--pk-ledger-dir={tmp_path / 'ledgers'}", f"--data-root={data}"]
+    proc = subprocess.Popen(command, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 300
+        while not list((tmp_path / "ledgers").rglob("*.json")) and proc.poll() is None:
+            assert time.monotonic() < deadline, "no ledger after 300 s"
+            time.sleep(0.05)
+        proc.kill()  # no clean shutdown: nothing runs after this
+    finally:
+        proc.kill()
+        proc.wait()
+    [ledger] = (tmp_path / "ledgers").rglob("*.json")
+    run = results.load(ledger)
+    assert len(run.rows) >= 1 and all(k.startswith("BI-2[depth=2") for k in run.rows)
 
 
 @pytest.mark.parametrize("how", ["option", "environment"])

@@ -47,6 +47,16 @@ def test_each_run_gets_a_ledger_of_its_own_and_never_replaces_one(tmp_path):
         ledger.write_run(ROWS, tmp_path, {}, "../escape")
 
 
+def test_a_run_ledger_is_rewritten_in_place_as_cases_finish(tmp_path):
+    run = ledger.RunLedger(tmp_path, {"cpu": "x"}, "tag")
+    first, _ = run.save(ROWS[:1])
+    assert json.loads(first.read_text())["rows"] == ROWS[:1]
+    again, md = run.save(ROWS)
+    assert again == first and json.loads(first.read_text())["rows"] == ROWS and "SZ-2" in md.read_text()
+    other, _ = ledger.RunLedger(tmp_path, {}, "tag").save(ROWS)  # another run never takes its name
+    assert (first.name, other.name) == ("0001_tag.json", "0002_tag.json")
+
+
 def test_results_are_json_safe():
     result = ClaimResult("BI-1", "depth=2", Verdict.HOLDS, "line", figures={"x": float("inf"), "y": (1, 2.5)})
     data = result.to_dict()
