@@ -1,4 +1,4 @@
-"""Source 003 — "Chasing 99%" (single-run MNIST MLP experiments): claims CH-1 … CH-6.
+"""Source 003 — "Chasing 99%" (single-run MNIST MLP experiments): claims CH-1 … CH-6, CH-9, CH-10.
 
 Each case is a thin wrapper: `judge` runs the claim from `precision_kit.claims` (training
 through the model cache), times what the claim is about, stores every figure in
@@ -63,3 +63,28 @@ def test_CH_6_width(judge, device, width):
     case one adjacent step, one-sided paired superiority. n = 5 paired seeds at 2 epochs
     (quick; width 1000: 3 seeds at 1 epoch) / 10 at 50. Timed: inference of the case's width."""
     judge("CH-6", device, width=width)
+
+
+@pytest.mark.parametrize("device", DEVICES)
+def test_CH_9_dead_relus(judge, device):
+    """CH-9: with a high learning rate a large share of ReLU units die (up to 40%). Dead =
+    outputs 0 for every training image (eval mode), over both hidden layers of 2 × 50; CH-2's
+    lr 1e-2 and lr 1e-4 models, paired seeds. Both parts must hold: (a) more dead at 1e-2,
+    one-sided 95% paired superiority; (b) the dead share at 1e-2 is large: one-sided 95% lower
+    bound ≥ 10% (FAILS if the upper bound is < 10%), reported against the source's 40%.
+    n = 5 paired seeds at 2 epochs (quick) / 10 at 100. Timed: the dead-unit pass of one
+    lr 1e-2 model over the 60,000 training images."""
+    judge("CH-9", device)
+
+
+@pytest.mark.parametrize("part", ["lr1e-2-overpredicts-3", "width1000-confuses-4-9"])
+@pytest.mark.parametrize("device", DEVICES)
+def test_CH_10_confusions(judge, device, part):
+    """CH-10: lr 1e-2 makes the model over-predict 3 (the predicted class with the most false
+    positives, CH-2's lr 1e-2 models); width 1000 confuses 4 and 9 most (the unordered pair
+    with the most confusions both ways, CH-6's 3 × 1000 models). Each part holds if the stated
+    class / pair wins in a majority of seeds: exact one-sided 95% Clopper–Pearson lower bound
+    of the share > 0.5 (upper bound < 0.5 fails). n = 5 seeds at 2 epochs (lr 1e-2, quick) /
+    3 seeds at 1 epoch (width 1000, quick: too few to decide) / 10 at 100 and 50 (paper).
+    Timed: test-set inference of one model of the part."""
+    judge("CH-10", device, part=part)

@@ -1,4 +1,4 @@
-"""Source 000 — depth and precision (FP32 / FP16 AMP / INT8): claims BI-1 … BI-5.
+"""Source 000 — depth and precision (FP32 / FP16 AMP / INT8): claims BI-1 … BI-5, BI-7.
 
 Each case is a thin wrapper: `judge` runs the claim from `precision_kit.claims` (training
 through the model cache), times what the claim is about, stores every figure in
@@ -59,6 +59,20 @@ def test_BI_5_amp_speed(judge, device):
     run (5 quick, 10 paper) of fp32 and amp-fp16 training steps; holds if amp is faster
     with 95% one-sided confidence. Expected: holds on CUDA, fails on CPU. Timed: the amp steps."""
     judge("BI-5", device, rounds=2)
+
+
+@pytest.mark.parametrize("backend", ["torch.ao", "torchao-dynamic", "torchao-weight-only"])
+@pytest.mark.parametrize("batch_size", [1, 64, 10_000], ids=lambda b: f"batch{b}")
+@pytest.mark.parametrize("device", DEVICES)
+def test_BI_7_int8_cpu_speed(judge, device, batch_size, backend):
+    """BI-7: INT8 is the practical deployment win, much smaller and cheaper to run on a CPU.
+    The trained fp32 depth-2 model (seed 0) and its int8 copies run inference on the CPU (a
+    cuda case too) in alternating rounds of one run, n = 5 rounds (quick; 10 paper) after one
+    untimed, of 200 batches of 1, 50 of 64 or the whole 10,000-image test set in one pass;
+    holds if int8 is faster with 95% one-sided confidence on the per-round log-ratio
+    int8/fp32, fails if the lower bound says slower. Weight bytes and the fastest backend are
+    reported. Timed: one int8 round."""
+    judge("BI-7", device, batch_size=batch_size, backend=backend)
 
 
 @pytest.mark.parametrize("device", DEVICES)

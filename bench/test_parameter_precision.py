@@ -1,5 +1,5 @@
 """Source 001 — precision of parameters (FP64 / FP32 / FP16, AMP + clipping, decimal
-rounding, k-fold): claims SZ-1 … SZ-7.
+rounding, k-fold): claims SZ-1 … SZ-7, SZ-10.
 
 Each case is a thin wrapper: `judge` runs the claim from `precision_kit.claims` (training
 through the model cache), times what the claim is about, stores every figure in
@@ -73,3 +73,12 @@ def test_SZ_7_kfold(judge, device):
     within ±0.2 pt with the folds as paired units. Quick: 80 steps per fold. Timed: inference
     of fold 0's fp16 model on its held-out fold."""
     judge("SZ-7", device, k=5, precision="fp16")
+
+
+@pytest.mark.parametrize("device", DEVICES)
+def test_SZ_10_distinct_rounded_values(judge, device):
+    """SZ-10: rounding to 1 decimal leaves at most 19 distinct weight values. Exact count of
+    the distinct values of all weights and biases of each of n = 5 seeds' trained fp32 models
+    (quick; 10 paper) rounded to d = 1 (judged: ≤ 19 in every seed) and d = 2, 3, 4 (reported).
+    No statistics: the count is exact. Timed: the d = 1 count."""
+    judge("SZ-10", device)

@@ -3,7 +3,7 @@
 Importing this package registers every claim (one module per source document).
 """
 
-from . import chasing_99, depth_precision, parameter_precision, training_dynamics  # noqa: F401  (register)
+from . import chasing_99, chasing_99_dynamics, depth_precision, int8_speed, parameter_precision, training_dynamics  # noqa: F401  (register)
 from .base import PROFILES, REGISTRY, Claim, ClaimResult, Context, NotInProfile, claim, run_claim
 
 __all__ = ["PROFILES", "REGISTRY", "Claim", "ClaimResult", "Context", "NotInProfile", "claim", "run_claim"]
