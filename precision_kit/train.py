@@ -43,6 +43,7 @@ EVALUATIONS = ("epoch", "final", "none")
 CHECK_EVERY = 100  # steps between divergence checks (one host sync each)
 # Test hook for the regression gate: extra matmuls per step make a deliberate slowdown.
 SLOWDOWN_ENV = "PRECISION_KIT_INJECT_SLOWDOWN"
+ENGINES = ("auto", "autograd")  # train(engine=...): how a step is computed (results are the same)
 
 
 def _positive(name: str, value, kind=(int,)) -> None:
@@ -192,11 +193,18 @@ def train(
     data: Dataset,
     config: TrainConfig,
     on_epoch: Callable[[int, nn.Module], None] | None = None,
+    engine: str = "auto",
 ) -> TrainResult:
     """Train `model` (built in float32 on CPU) on `data.train` under `config`.
 
     `on_epoch(epoch, model)`, if given, is called before the first epoch (epoch 0) and
     after each finished one, outside the timed region (e.g. to record weight histograms).
+
+    `engine` says how a step is computed, never what: "auto" takes the autograd-free
+    `MLPStep` where it applies (a plain MLP on the CPU in a pure mode; bit-identical
+    results), "autograd" always runs autograd. A timing comparison whose arms would
+    otherwise take different engines (BI-5: fp32 against amp-fp16) passes "autograd" to
+    both, so the arms differ only in the precision. Not part of the config or the cache key.
 
     The model is cast and moved in place to the precision's parameter dtype and the
     config's device; `data` is moved to that device if it is not there already. A
@@ -219,7 +227,9 @@ def train(
     params = [p for p in model.parameters() if p.requires_grad]
     model.train()
     rows = min(config.batch_size, len(labels))  # a batch_size past the split means full batch
-    fast = mlp_step_for(model, mode, device, rows)
+    if engine not in ENGINES:
+        raise ValueError(f"engine={engine!r} is not supported; expected one of {', '.join(ENGINES)}")
+    fast = mlp_step_for(model, mode, device, rows) if engine == "auto" else None
     # Each batch is gathered into one buffer: a fresh 1.6 MB tensor per step costs page faults.
     batch_buffer = torch.empty((rows, flat.shape[1]), dtype=flat.dtype, device=device)
     slowdown = _slowdown_steps()

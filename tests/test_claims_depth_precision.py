@@ -21,10 +21,11 @@ class FakeTrain:
     START_UP on its very first call; it records the precision of every call."""
 
     def __init__(self, seconds: dict[str, float]) -> None:
-        self.seconds, self.calls = seconds, []
+        self.seconds, self.calls, self.engines = seconds, [], set()
 
-    def __call__(self, model, data, config):
+    def __call__(self, model, data, config, engine="auto"):
         self.calls.append(config.precision)
+        self.engines.add(engine)
         n = len(self.calls)
         took = self.seconds[config.precision] * (1.0 + 0.01 * (n % 3)) + (START_UP if n == 1 else 0.0)
         return SimpleNamespace(epoch_seconds=(took,), peak_memory_bytes=n)
@@ -71,6 +72,7 @@ def test_bi5_warms_up_both_arms_and_says_so(fake_train, monkeypatch):
     rounds = len(result.figures["seconds"]["fp32"])
     assert result.figures["warmup_rounds"] == depth_precision.WARMUP_ROUNDS == 1
     assert fake_train.calls == ["fp32", "amp-fp16"] * (rounds + 1)
+    assert fake_train.engines == {"autograd"}  # both arms on one code path (fp32 would take MLPStep)
     assert len(result.figures["seconds"]["amp-fp16"]) == rounds == 5
     assert max(result.figures["seconds"]["fp32"]) < 2.0
     assert result.verdict == Verdict.HOLDS and result.figures["ratio"] == pytest.approx(0.5, rel=0.05)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import sys
+
 import pytest
 import torch
 import torch.nn.functional as F
@@ -86,3 +88,21 @@ def test_only_plain_mlps_on_cpu_in_pure_modes_take_the_fast_step():
     assert mlp_layers(no_bias) is None
     two_activations = nn.Sequential(nn.Linear(784, 16), nn.ReLU(), nn.ReLU(), nn.Linear(16, 10))
     assert mlp_layers(two_activations) is None
+
+
+def test_engine_autograd_skips_the_fast_step_and_changes_nothing_but_the_path(data, monkeypatch):
+    config = TrainConfig(epochs=1, batch_size=100, seed=3)
+    auto = train(mlp(2, 16, seed=3), data, config)
+    train_module = sys.modules[train.__module__]  # the module (the package exports the function `train`)
+
+    def no_fast_step(*args):
+        raise AssertionError("engine='autograd' must not build the autograd-free step")
+
+    monkeypatch.setattr(train_module, "mlp_step_for", no_fast_step)
+    forced = train(mlp(2, 16, seed=3), data, config, engine="autograd")
+    a, b = auto.model.state_dict(), forced.model.state_dict()
+    assert all(torch.equal(a[k], b[k]) for k in a) and auto.test_accuracy == forced.test_accuracy
+    with pytest.raises(AssertionError, match="must not build"):  # the premise: "auto" does build it
+        train(mlp(2, 16, seed=3), data, config)
+    with pytest.raises(ValueError, match="engine='fast'.*auto, autograd"):
+        train(mlp(2, 16, seed=3), data, config, engine="fast")

@@ -28,6 +28,9 @@ DEPTHS = (2, 4, 6, 8, 10)
 QUICK_DEPTHS = (2, 4, 8, 10)  # fp32 arms (BI-2 … BI-4)
 QUICK_AMP_DEPTHS = (2, 8)  # amp-fp16 is ~11× slower than fp32 on a CPU without fp16 units
 WARMUP_ROUNDS = 1  # BI-5: untimed rounds of every arm before the timed ones
+# BI-5: both arms through autograd. On the CPU, fp32 would otherwise take the autograd-free
+# MLPStep while amp-fp16 (autocast + GradScaler) cannot, and the ratio would mix engines.
+ENGINE = "autograd"
 
 
 # BI-4's probe of the source's collapse (11.35% = every image called "1" at depths 8–10):
@@ -225,8 +228,9 @@ def alternating_seconds(configs: dict, build, data, rounds: int, warmup: int = W
     The warm-up matters most on CUDA: the first training in a process pays the CUDA context,
     cuBLAS/cuDNN handles and autocast start-up, which would otherwise land on the first arm
     of the first timed round (fp32 in BI-5) and bias the ratio. It is cheap, so it runs on
-    every device. Returns ({name: [seconds of each timed round]}, {name: peak memory bytes
-    of its last run}).
+    every device. Every arm trains through the same engine (`ENGINE`: autograd), so the arms
+    differ only in their configs. Returns ({name: [seconds of each timed round]}, {name: peak
+    memory bytes of its last run}).
     """
     if rounds < 1 or warmup < 0:
         raise ValueError(f"expected rounds ≥ 1 and warmup ≥ 0; found rounds={rounds}, warmup={warmup}")
@@ -234,7 +238,7 @@ def alternating_seconds(configs: dict, build, data, rounds: int, warmup: int = W
     memory: dict[str, int | None] = {}
     for r in range(warmup + rounds):
         for name, config in configs.items():
-            result = train(build(), data, config)
+            result = train(build(), data, config, engine=ENGINE)
             if r >= warmup:
                 seconds[name].append(sum(result.epoch_seconds))
                 memory[name] = result.peak_memory_bytes
@@ -277,8 +281,9 @@ def bi5(ctx: Context, depth: int = 2) -> ClaimResult:
         line,
         figures={"seconds": seconds, "ratio": ratio, "peak_memory_bytes": memory, "steps": steps,
                  "warmup_rounds": WARMUP_ROUNDS},
-        note="" if ctx.device == "cuda" else "CPU: no fp16 matrix units, autocast float16 is emulated",
-        timed=lambda: train(ModelSpec("mlp", depth=depth).build(0), data, arms["amp-fp16"]),
+        note=("both arms through autograd" if ctx.device == "cuda"
+              else "CPU: no fp16 matrix units, autocast float16 is emulated; both arms through autograd"),
+        timed=lambda: train(ModelSpec("mlp", depth=depth).build(0), data, arms["amp-fp16"], engine=ENGINE),
     )
 
 
