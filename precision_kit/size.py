@@ -91,22 +91,35 @@ def _serialize(state: Mapping) -> bytes:
     return buffer.getvalue()
 
 
+def _on_cpu(value) -> bool:
+    if isinstance(value, torch.Tensor):
+        return value.device.type == "cpu"
+    if isinstance(value, (tuple, list)):
+        return all(_on_cpu(v) for v in value)
+    if isinstance(value, Mapping):
+        return all(_on_cpu(v) for v in value.values())
+    return True
+
+
 def cpu_state_dict(state: Mapping) -> Mapping:
-    """A copy of `state` with every tensor on the CPU and nothing else changed.
+    """`state` with every tensor on the CPU: `state` itself when they all are (the CPU figure
+    is what `torch.save` writes for it, as it always was), else `cpu_copy(state)`.
 
     `torch.save` pickles each storage's device (`cuda:0`), so a CUDA model serializes to other
-    bytes than the same model on the CPU and the exact size gate would break. A round trip
-    through `torch.load(map_location="cpu")` changes only that: Parameters (the bias inside a
-    dynamic quantized Linear's `_packed_params`), shared storages (tied weights, views),
-    quantized tensors, tensor subclasses and the state_dict's `_metadata` come back as they
-    were, so the CPU copy serializes to exactly the bytes of the model on the CPU.
+    bytes than the same model on the CPU and the exact size gate would break.
     """
+    return state if _on_cpu(state) else cpu_copy(state)
+
+
+def cpu_copy(state: Mapping) -> Mapping:
+    """A copy of `state` on the CPU, nothing else changed: a round trip through `torch.save`
+    and a tensors-only `torch.load(map_location="cpu")` keeps Parameters, shared storages
+    (tied weights, views), quantized tensors and the state_dict's `_metadata`."""
     serialized = io.BytesIO(_serialize(state))
     with warnings.catch_warnings():
         # torch's own rebuild of quantized tensors still goes through TypedStorage; nothing to act on.
         warnings.filterwarnings("ignore", "TypedStorage is deprecated", UserWarning)
-        # weights_only=False: the bytes were written just above, and torchao subclasses need it.
-        return torch.load(serialized, map_location="cpu", weights_only=False)
+        return torch.load(serialized, map_location="cpu", weights_only=True)
 
 
 def model_size(model: nn.Module | Mapping) -> SizeReport:

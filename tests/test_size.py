@@ -20,7 +20,7 @@ from torch import nn
 from precision_kit.errors import DataError
 from precision_kit.packing import RoundedEncoding, pack_rounded, unpack_rounded
 from precision_kit.quantize import quantize_int8, round_tensor, round_weights
-from precision_kit.size import SizeReport, cpu_state_dict, model_size
+from precision_kit.size import SizeReport, cpu_copy, cpu_state_dict, model_size
 
 HAS_TORCHAO = importlib.util.find_spec("torchao") is not None
 
@@ -158,10 +158,16 @@ def test_serialized_bytes_do_not_depend_on_where_the_tensors_live():
     assert model_size(moved).serialized_bytes == model_size(model).serialized_bytes
 
 
-@pytest.mark.parametrize("kind", list(size_models()))
-def test_cpu_state_dict_moves_every_tensor_to_the_cpu_and_changes_nothing_else(kind):
+# cpu_state_dict on every kind (CPU states come back as they are), and the copy it makes of a
+# CUDA state, run here on CPU states (no GPU): torchao's state reloads with another pickle memo.
+CONVERSIONS = [(cpu_state_dict, kind) for kind in size_models()] + [
+    (cpu_copy, kind) for kind in ("float32", "tied", "torch.ao")]
+
+
+@pytest.mark.parametrize(("convert", "kind"), CONVERSIONS, ids=lambda x: getattr(x, "__name__", x))
+def test_every_tensor_goes_to_the_cpu_and_nothing_else_changes(convert, kind):
     state = size_models()[kind].state_dict()
-    cpu = cpu_state_dict(state)
+    cpu = convert(state)
     assert list(cpu) == list(state) and cpu._metadata == state._metadata
     for name, value in state.items():
         before, after = tensors(value), tensors(cpu[name])
@@ -172,9 +178,14 @@ def test_cpu_state_dict_moves_every_tensor_to_the_cpu_and_changes_nothing_else(k
     assert saved(cpu) == saved(state)  # the same pickle and storages, byte for byte
 
 
-def test_cpu_state_dict_is_a_copy_and_keeps_tied_weights_tied():
+def test_a_state_already_on_the_cpu_is_measured_as_it_is():
+    state = tied_mlp().state_dict()
+    assert cpu_state_dict(state) is state  # no copy, no second serialization
+
+
+def test_the_cpu_copy_is_a_copy_and_keeps_tied_weights_tied():
     model = tied_mlp()
-    cpu = cpu_state_dict(model.state_dict())
+    cpu = cpu_copy(model.state_dict())
     assert cpu["0.weight"].data_ptr() == cpu["2.weight"].data_ptr()
     assert cpu["0.weight"].data_ptr() != model[0].weight.data_ptr()
 
