@@ -12,13 +12,14 @@ from types import SimpleNamespace
 import pytest
 import torch
 from scipy import stats as sps
-from synthetic import synthetic_dataset
+from synthetic import synthetic_dataset, train_on
 from torch import nn
 
-from precision_kit import cache, experiment
+from precision_kit import binomial
 from precision_kit.claims import REGISTRY, chasing_99, chasing_99_arch
+from precision_kit.claims import chasing_99_confusions as cf
 from precision_kit.claims import chasing_99_dynamics as dyn
-from precision_kit.claims.base import ClaimResult, Context
+from precision_kit.claims.base import ClaimResult, Context, paired_runs
 from precision_kit.errors import PrecisionKitError
 from precision_kit.stats import StatsInputError
 from precision_kit.verdicts import Verdict
@@ -26,7 +27,7 @@ from precision_kit.verdicts import Verdict
 
 def test_both_claims_register():
     assert {"CH-9", "CH-10"} <= set(REGISTRY)
-    assert REGISTRY["CH-9"].judge is dyn.ch9 and REGISTRY["CH-10"].judge is dyn.ch10
+    assert REGISTRY["CH-9"].judge is dyn.ch9 and REGISTRY["CH-10"].judge is cf.ch10
 
 
 # ---------------------------------------------------------------------------- dead units
@@ -126,62 +127,62 @@ def confusion(top_fp: int | None = None, pair: tuple[int, int] | None = None, ex
 
 def test_false_positives_are_column_sums_without_the_diagonal():
     m = confusion(top_fp=3)
-    assert dyn.false_positives(m).tolist() == [9, 9, 9, 29, 9, 9, 9, 9, 9, 9]
-    assert dyn.top_false_positive(m) == (3, True)
+    assert cf.false_positives(m).tolist() == [9, 9, 9, 29, 9, 9, 9, 9, 9, 9]
+    assert cf.top_false_positive(m) == (3, True)
     tie = confusion(top_fp=3)
     tie[0, 5] += 20
-    assert dyn.top_false_positive(tie) == (3, False)  # 3 and 5 tie: argmax is 3, but not the only one
+    assert cf.top_false_positive(tie) == (3, False)  # 3 and 5 tie: argmax is 3, but not the only one
 
 
 def test_top_confused_pair_adds_both_directions():
     m = confusion(pair=(9, 4), extra=30)  # 15 one way, 15 the other: neither cell alone is the top
     m[2, 7] += 20  # the largest single cell, but {2, 7} sums to 22 < 32
-    assert dyn.top_confused_pair(m) == ((4, 9), 32, True)
+    assert cf.top_confused_pair(m) == ((4, 9), 32, True)
     m[7, 2] += 10
-    assert dyn.top_confused_pair(m) == ((2, 7), 32, False)  # {2, 7} and {4, 9} tie at 32
+    assert cf.top_confused_pair(m) == ((2, 7), 32, False)  # {2, 7} and {4, 9} tie at 32
 
 
 @pytest.mark.parametrize("bad", [torch.ones(3, 4, dtype=torch.long), torch.ones(10, 10),
                                  -torch.ones(10, 10, dtype=torch.long)])
 def test_a_confusion_matrix_must_be_square_counts(bad):
     with pytest.raises(ValueError, match="square confusion matrix"):
-        dyn.false_positives(bad)
+        cf.false_positives(bad)
 
 
 @pytest.mark.parametrize(("hits", "n"), [(0, 5), (3, 5), (5, 5), (7, 10), (9, 10), (2, 3)])
 def test_clopper_pearson_matches_scipys_exact_interval(hits, n):
     """One-sided 95% bounds = the two-sided 90% exact (Clopper–Pearson) interval."""
     ci = sps.binomtest(hits, n).proportion_ci(confidence_level=0.90, method="exact")
-    assert dyn.clopper_pearson(hits, n) == pytest.approx((ci.low, ci.high))
-    assert dyn.clopper_pearson(5, 5)[0] == pytest.approx(0.05 ** (1 / 5))
+    assert binomial.clopper_pearson(hits, n) == pytest.approx((ci.low, ci.high))
+    assert binomial.clopper_pearson(5, 5)[0] == pytest.approx(0.05 ** (1 / 5))
 
 
 def test_clopper_pearson_refuses_impossible_counts():
     with pytest.raises(ValueError, match="0 ≤ hits ≤ n"):
-        dyn.clopper_pearson(4, 3)
+        binomial.clopper_pearson(4, 3)
     with pytest.raises(ValueError, match="n ≥ 1"):
-        dyn.clopper_pearson(0, 0)
+        binomial.clopper_pearson(0, 0)
 
 
 def test_majority_holds_fails_and_is_inconclusive():
-    assert dyn.majority([True] * 5, "x").verdict == Verdict.HOLDS
-    assert dyn.majority([False] * 5, "x").verdict == Verdict.FAILS
-    assert dyn.majority([True, True, True, False, False], "x").verdict == Verdict.INCONCLUSIVE
-    assert dyn.majority([True] * 9 + [False], "x").verdict == Verdict.HOLDS
-    assert dyn.majority([True] * 8 + [False] * 2, "x").verdict == Verdict.INCONCLUSIVE
-    assert dyn.majority([False] * 8 + [True] * 2, "x").verdict == Verdict.INCONCLUSIVE  # upper 0.507
-    assert dyn.majority([False] * 9 + [True], "x").verdict == Verdict.FAILS
-    three = dyn.majority([True] * 3, "class 3 wins")
-    assert three.verdict == Verdict.INCONCLUSIVE and not dyn.decisive(3) and dyn.decisive(5)
+    assert binomial.majority([True] * 5, "x").verdict == Verdict.HOLDS
+    assert binomial.majority([False] * 5, "x").verdict == Verdict.FAILS
+    assert binomial.majority([True, True, True, False, False], "x").verdict == Verdict.INCONCLUSIVE
+    assert binomial.majority([True] * 9 + [False], "x").verdict == Verdict.HOLDS
+    assert binomial.majority([True] * 8 + [False] * 2, "x").verdict == Verdict.INCONCLUSIVE
+    assert binomial.majority([False] * 8 + [True] * 2, "x").verdict == Verdict.INCONCLUSIVE  # upper 0.507
+    assert binomial.majority([False] * 9 + [True], "x").verdict == Verdict.FAILS
+    three = binomial.majority([True] * 3, "class 3 wins")
+    assert three.verdict == Verdict.INCONCLUSIVE and not binomial.decisive(3) and binomial.decisive(5)
     assert three.line().startswith("class 3 wins in 3/3 seeds") and "Clopper–Pearson" in three.line()
 
 
 def test_a_tie_is_no_hit():
     tie = confusion(top_fp=3)
     tie[0, 5] += 20
-    seen = dyn._read_overpredicted([confusion(top_fp=3), tie, confusion(top_fp=5)])
+    seen = cf._read_overpredicted([confusion(top_fp=3), tie, confusion(top_fp=5)])
     assert seen["outcome"] == [3, 3, 5] and seen["hits"] == [True, False, False]
-    pairs = dyn._read_confused([confusion(pair=(4, 9)), confusion(pair=(3, 5))])
+    pairs = cf._read_confused([confusion(pair=(4, 9)), confusion(pair=(3, 5))])
     assert pairs["outcome"] == [[4, 9], [3, 5]] and pairs["hits"] == [True, False]
     assert pairs["confusions_4_9"] == [22, 2]
 
@@ -196,11 +197,11 @@ def fake_run(seed: int, lr: float, diverged: bool = False, epochs: int = 2):
 
 
 def test_paired_ok_drops_diverged_seeds_and_refuses_unpaired_ones():
-    pairs, note = dyn.paired_ok([fake_run(0, 1e-2), fake_run(1, 1e-2, diverged=True)],
+    pairs, note = paired_runs([fake_run(0, 1e-2), fake_run(1, 1e-2, diverged=True)],
                                 [fake_run(0, 1e-4), fake_run(1, 1e-4)])
     assert [a.seed for a, _ in pairs] == [0] and "seed 1: DIVERGED" in note
     with pytest.raises(ValueError, match="not paired"):
-        dyn.paired_ok([fake_run(0, 1e-2)], [fake_run(1, 1e-4)])
+        paired_runs([fake_run(0, 1e-2)], [fake_run(1, 1e-4)])
 
 
 @pytest.fixture
@@ -208,15 +209,17 @@ def crafted(monkeypatch):
     """CH-9 and CH-10 on crafted runs: `crafted(dead={lr: percent}, mats={lr: [matrix per seed]})`."""
 
     def setup(dead=None, mats=None, n=5):
-        monkeypatch.setattr(dyn, "lr2_runs", lambda ctx, seeds: [fake_run(s, 1e-2) for s in range(n)])
-        monkeypatch.setattr(dyn, "lr4_runs", lambda ctx, seeds: [fake_run(s, 1e-4) for s in range(n)])
-        monkeypatch.setattr(dyn, "_data", lambda run, ctx: SimpleNamespace(train=SimpleNamespace(images=None)))
+        no_images = SimpleNamespace(train=SimpleNamespace(images=None))
+        for module in (dyn, cf):
+            monkeypatch.setattr(module, "lr2_runs", lambda ctx, seeds: [fake_run(s, 1e-2) for s in range(n)])
+            monkeypatch.setattr(module, "lr4_runs", lambda ctx, seeds: [fake_run(s, 1e-4) for s in range(n)])
+            monkeypatch.setattr(module, "run_data", lambda run, ctx: no_images)
         if dead is not None:  # the model stand-in is its lr: 100 units, dead[lr] of them dead
             monkeypatch.setattr(dyn, "dead_units", lambda model, images: [torch.arange(100) < dead[model]])
         if mats is not None:
             def confusions(runs, ctx):
                 return [mats[r.arm.config.lr][r.seed] for r in runs], [0] * len(runs)
-            monkeypatch.setattr(dyn, "confusions", confusions)
+            monkeypatch.setattr(cf, "confusions", confusions)
         return Context()
 
     return setup
@@ -237,15 +240,15 @@ def test_ch9_judges_high_against_low_learning_rate(crafted, dead, verdict):
 def test_ch10_judges_the_stated_class_and_pair(crafted):
     ctx = crafted(mats={1e-2: [confusion(top_fp=3)] * 4 + [confusion(top_fp=8)],
                         1e-4: [confusion(top_fp=5)] * 5})
-    assert dyn.ch10(ctx, "lr1e-2-overpredicts-3").verdict == Verdict.INCONCLUSIVE  # 4/5: lower bound 0.34
+    assert cf.ch10(ctx, "lr1e-2-overpredicts-3").verdict == Verdict.INCONCLUSIVE  # 4/5: lower bound 0.34
     ctx = crafted(mats={1e-2: [confusion(top_fp=3)] * 5, 1e-4: [confusion(top_fp=5)] * 5})
-    held = dyn.ch10(ctx, "lr1e-2-overpredicts-3")
+    held = cf.ch10(ctx, "lr1e-2-overpredicts-3")
     assert held.verdict == Verdict.HOLDS and held.figures["per_seed"]["outcome"] == [3] * 5
     assert held.figures["reference_lr0.0001"]["per_seed"]["outcome"] == [5] * 5
     ctx = crafted(mats={1e-2: [confusion(top_fp=7)] * 5, 1e-4: [confusion(top_fp=3)] * 5})
-    assert dyn.ch10(ctx, "lr1e-2-overpredicts-3").verdict == Verdict.FAILS
+    assert cf.ch10(ctx, "lr1e-2-overpredicts-3").verdict == Verdict.FAILS
     with pytest.raises(ValueError, match="not a case of CH-10"):
-        dyn.ch10(ctx, "width100")
+        cf.ch10(ctx, "width100")
 
 
 # ---------------------------------------------------------------------------- end to end, synthetic
@@ -254,24 +257,11 @@ def data():
     return synthetic_dataset(n_train=256, n_test=200)
 
 
-@pytest.fixture(scope="module")
-def module_cache(tmp_path_factory):
-    """One model cache for the module, so CH-9 and CH-10 share the trained arms as in a bench run."""
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setenv(cache.ENV_CACHE, str(tmp_path_factory.mktemp("models")))
-        yield
-
-
 @pytest.fixture
 def synthetic_mnist(module_cache, data, monkeypatch):
-    """CH-2's and CH-6's arms train on the synthetic data, and CH-9/CH-10 read it back."""
-
-    def run_seeds(arm, seeds, device="cpu", root=None, **kwargs):
-        return experiment.run_seeds(arm, seeds, device, root, data=data, **kwargs)
-
-    for module in (chasing_99, chasing_99_arch, dyn):
-        monkeypatch.setattr(module, "run_seeds", run_seeds)
-    monkeypatch.setattr(dyn, "dataset", lambda arm, device="cpu", root=None: data.to(device))
+    """CH-2's and CH-6's arms train on the synthetic data (one cache for the module), and
+    CH-9/CH-10 read it back."""
+    train_on(data, monkeypatch, (chasing_99, chasing_99_arch, dyn), (dyn,))
     return Context(device="cpu")
 
 
@@ -296,9 +286,9 @@ def test_ch9_end_to_end(synthetic_mnist):
     assert figures["judgement_more_dead"]["verdict"] in {v.value for v in Verdict}
 
 
-@pytest.mark.parametrize("part", dyn.PARTS)
+@pytest.mark.parametrize("part", cf.PARTS)
 def test_ch10_end_to_end(synthetic_mnist, data, part):
-    result = dyn.ch10(synthetic_mnist, part)
+    result = cf.ch10(synthetic_mnist, part)
     figures = well_formed(result, "CH-10")
     n = 5 if part.startswith("lr") else 3
     assert len(figures["per_seed"]["outcome"]) == n and figures["reevaluation_flips"] == [0] * n

@@ -118,20 +118,29 @@ def run_claim(claim_id: str, ctx: Context, **params) -> ClaimResult:
     return entry.judge(ctx, **params)
 
 
-def paired_accuracies(a_runs, b_runs) -> tuple[list[float], list[float], str]:
-    """Accuracies of two arms' runs paired by seed, leaving out every seed where either
-    arm diverged (a diverged model has no accuracy); the note says which seeds left."""
-    acc_a, acc_b, dropped = [], [], []
+def diverged_note(dropped: list[str]) -> str:
+    """The note on seeds left out because a run diverged ("" when none was)."""
+    return f"{len(dropped)} seed(s) diverged and left out ({'; '.join(dropped)})" if dropped else ""
+
+
+def paired_runs(a_runs, b_runs) -> tuple[list[tuple], str]:
+    """The (a, b) runs of each seed, leaving out every seed where either arm diverged (a
+    diverged model has no accuracy); the note says which seeds left."""
+    pairs, dropped = [], []
     for ra, rb in zip(a_runs, b_runs, strict=True):
         if ra.seed != rb.seed:
             raise ValueError(f"runs are not paired: seed {ra.seed} against seed {rb.seed}")
         if ra.diverged or rb.diverged:
             dropped.append(f"seed {ra.seed}: {ra.status if ra.diverged else rb.status}")
-            continue
-        acc_a.append(ra.accuracy)
-        acc_b.append(rb.accuracy)
-    note = f"{len(dropped)} seed(s) diverged and left out ({'; '.join(dropped)})" if dropped else ""
-    return acc_a, acc_b, note
+        else:
+            pairs.append((ra, rb))
+    return pairs, diverged_note(dropped)
+
+
+def paired_accuracies(a_runs, b_runs) -> tuple[list[float], list[float], str]:
+    """Accuracies of two arms' runs paired by seed (`paired_runs`)."""
+    pairs, note = paired_runs(a_runs, b_runs)
+    return [a.accuracy for a, _ in pairs], [b.accuracy for _, b in pairs], note
 
 
 def json_safe(value: Any) -> Any:
