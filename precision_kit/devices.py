@@ -3,6 +3,8 @@
 Asking for CUDA on a machine without a usable GPU raises `UnsupportedError`; the code never
 silently runs on the CPU instead.
 
+The CUDA allocator's peak of one arm (`start_peak_memory`, `peak_memory`) lives here too.
+
 Resolving a CUDA device also makes CUDA deterministic (`cuda_determinism`): every path that
 puts work on a GPU (data, training, evaluation, the reference GEMM) resolves its device
 first, so this is the one place that runs before the library's first cuBLAS or cuDNN call.
@@ -98,3 +100,30 @@ def resolve_device(device: str | torch.device) -> torch.device:
         )
     cuda_determinism()
     return torch.device("cuda", index)
+
+
+def own_peak(peak: int, at_start: int) -> int:
+    """The allocator peak an arm caused: `peak` (max allocated since the reset) minus `at_start`
+    (allocated at the reset: the resident dataset and anything cached by earlier arms)."""
+    if peak < at_start:
+        raise ValueError(
+            f"allocator peak {peak} bytes is below the {at_start} bytes allocated when it was reset; "
+            "the peak must be read from the same device after the reset"
+        )
+    return peak - at_start
+
+
+def start_peak_memory(device: torch.device) -> int | None:
+    """Reset the CUDA allocator's peak and return the bytes allocated now (None on CPU, which
+    has no allocator statistics)."""
+    if device.type != "cuda":
+        return None
+    torch.cuda.reset_peak_memory_stats(device)
+    return torch.cuda.memory_allocated(device)
+
+
+def peak_memory(device: torch.device, at_start: int | None) -> int | None:
+    """The arm's own allocator peak since `start_peak_memory` (None on CPU)."""
+    if at_start is None:
+        return None
+    return own_peak(torch.cuda.max_memory_allocated(device), at_start)

@@ -22,7 +22,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from .data import Dataset, epoch_batches
-from .devices import resolve_device
+from .devices import peak_memory, resolve_device, start_peak_memory
 from .errors import PrecisionKitError
 from .evaluate import evaluate
 from .mlp_step import mlp_step_for
@@ -215,7 +215,7 @@ def train(
     if data.device != device:
         data = data.to(device)
     # The arm's peak is measured from here: the dataset is resident, nothing of the arm's yet.
-    allocated_at_start = _start_peak_memory(device)
+    allocated_at_start = start_peak_memory(device)
     images = data.train.images.to(mode.param_dtype)
     cast_model(model, mode, device)
     flat, sample_shape = images.reshape(len(images), -1), images.shape[1:]
@@ -307,37 +307,10 @@ def train(
         epochs=tuple(records),
         steps=step,
         skipped_steps=int(skipped),
-        peak_memory_bytes=_peak_memory(device, allocated_at_start),
+        peak_memory_bytes=peak_memory(device, allocated_at_start),
         diverged_at_step=diverged_at,
         model=model,
     )
-
-
-def own_peak(peak: int, at_start: int) -> int:
-    """The allocator peak an arm caused: `peak` (max allocated since the reset) minus `at_start`
-    (allocated at the reset: the resident dataset and anything cached by earlier arms)."""
-    if peak < at_start:
-        raise ValueError(
-            f"allocator peak {peak} bytes is below the {at_start} bytes allocated when it was reset; "
-            "the peak must be read from the same device after the reset"
-        )
-    return peak - at_start
-
-
-def _start_peak_memory(device: torch.device) -> int | None:
-    """Reset the CUDA allocator's peak and return the bytes allocated now (None on CPU, which
-    has no allocator statistics)."""
-    if device.type != "cuda":
-        return None
-    torch.cuda.reset_peak_memory_stats(device)
-    return torch.cuda.memory_allocated(device)
-
-
-def _peak_memory(device: torch.device, at_start: int | None) -> int | None:
-    """The arm's own allocator peak since `_start_peak_memory` (None on CPU)."""
-    if at_start is None:
-        return None
-    return own_peak(torch.cuda.max_memory_allocated(device), at_start)
 
 
 def _step(loss, optimizer, scaler, params, config: TrainConfig, skipped: torch.Tensor) -> None:

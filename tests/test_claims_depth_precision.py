@@ -1,4 +1,4 @@
-"""BI-5's timing protocol (precision_kit.claims.depth_precision): untimed warm-up rounds of
+"""BI-5's timing protocol (precision_kit.claims.amp_speed): untimed warm-up rounds of
 every arm before the alternating timed rounds, so the start-up cost of the first training in
 a process (CUDA context, cuBLAS handles, autocast) lands on no timed round. `train` is
 replaced by a fake with known seconds: what is tested is which calls are timed."""
@@ -9,7 +9,7 @@ from types import SimpleNamespace
 
 import pytest
 
-from precision_kit.claims import depth_precision
+from precision_kit.claims import amp_speed, depth_precision
 from precision_kit.claims.base import Context
 from precision_kit.verdicts import Verdict
 
@@ -34,7 +34,7 @@ class FakeTrain:
 @pytest.fixture
 def fake_train(monkeypatch):
     fake = FakeTrain({"fp32": 1.0, "amp-fp16": 0.5})
-    monkeypatch.setattr(depth_precision, "train", fake)
+    monkeypatch.setattr(amp_speed, "train", fake)
     return fake
 
 
@@ -45,7 +45,7 @@ def configs():
 
 def test_warmup_rounds_are_run_but_not_timed(fake_train):
     built = []
-    seconds, memory = depth_precision.alternating_seconds(
+    seconds, memory = amp_speed.alternating_seconds(
         configs(), lambda: built.append(1), data=None, rounds=3, warmup=1)
     assert fake_train.calls == ["fp32", "amp-fp16"] * 4
     assert len(built) == 8  # a fresh model for every training
@@ -55,7 +55,7 @@ def test_warmup_rounds_are_run_but_not_timed(fake_train):
 
 
 def test_without_warmup_the_first_arm_pays_the_start_up(fake_train):
-    seconds, _ = depth_precision.alternating_seconds(configs(), lambda: None, None, rounds=2, warmup=0)
+    seconds, _ = amp_speed.alternating_seconds(configs(), lambda: None, None, rounds=2, warmup=0)
     assert fake_train.calls == ["fp32", "amp-fp16"] * 2
     assert seconds["fp32"][0] > START_UP
 
@@ -63,14 +63,14 @@ def test_without_warmup_the_first_arm_pays_the_start_up(fake_train):
 @pytest.mark.parametrize(("rounds", "warmup"), [(0, 1), (3, -1)])
 def test_alternating_seconds_rejects_bad_round_counts(rounds, warmup):
     with pytest.raises(ValueError, match="rounds ≥ 1 and warmup ≥ 0"):
-        depth_precision.alternating_seconds(configs(), lambda: None, None, rounds=rounds, warmup=warmup)
+        amp_speed.alternating_seconds(configs(), lambda: None, None, rounds=rounds, warmup=warmup)
 
 
 def test_bi5_warms_up_both_arms_and_says_so(fake_train, monkeypatch):
-    monkeypatch.setattr(depth_precision, "dataset", lambda arm, device, root: None)
-    result = depth_precision.bi5(Context())
+    monkeypatch.setattr(amp_speed, "dataset", lambda arm, device, root: None)
+    result = amp_speed.bi5(Context())
     rounds = len(result.figures["seconds"]["fp32"])
-    assert result.figures["warmup_rounds"] == depth_precision.WARMUP_ROUNDS == 1
+    assert result.figures["warmup_rounds"] == amp_speed.WARMUP_ROUNDS == 1
     assert fake_train.calls == ["fp32", "amp-fp16"] * (rounds + 1)
     assert fake_train.engines == {"autograd"}  # both arms on one code path (fp32 would take MLPStep)
     assert len(result.figures["seconds"]["amp-fp16"]) == rounds == 5

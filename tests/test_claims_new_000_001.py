@@ -1,5 +1,5 @@
 """BI-7 (source 000: int8 vs fp32 CPU inference time, `claims.int8_speed`) and SZ-10 (source
-001: distinct values of the weights rounded to 1 decimal, `claims.rounding_claims`).
+001: distinct values of the weights rounded to 1 decimal, `claims.rounding_values`).
 
 (a) The verdict logic on numbers made to contradict or support each claim: every judged
 part can FAIL, can HOLD, and BI-7 can be INCONCLUSIVE. (b) The judges end to end on a small
@@ -14,10 +14,10 @@ from types import SimpleNamespace
 
 import pytest
 import torch
-from synthetic import synthetic_dataset
+from synthetic import synthetic_dataset, train_on
 
 from precision_kit import experiment
-from precision_kit.claims import REGISTRY, int8_speed, rounding_claims
+from precision_kit.claims import REGISTRY, int8_speed, rounding_claims, rounding_values
 from precision_kit.claims.base import ClaimResult, Context
 from precision_kit.claims.depth_precision import depth_arm
 from precision_kit.errors import UnsupportedError
@@ -132,15 +132,15 @@ def test_alternating_latency_rejects_bad_round_counts(rounds, warmup):
 
 def test_25_distinct_values_at_one_decimal_fails():
     state = {"0.weight": torch.arange(-12, 13, dtype=torch.float32).reshape(5, 5) / 10, "0.bias": torch.zeros(5)}
-    assert rounding_claims.distinct_rounded(state, 1) == 25
-    assert rounding_claims.distinct_verdict([11, rounding_claims.distinct_rounded(state, 1)]) == Verdict.FAILS
+    assert rounding_values.distinct_rounded(state, 1) == 25
+    assert rounding_values.distinct_verdict([11, rounding_values.distinct_rounded(state, 1)]) == Verdict.FAILS
 
 
 def test_at_most_19_distinct_values_in_every_seed_holds():
-    assert rounding_claims.distinct_verdict([11, 19, 13]) == Verdict.HOLDS
-    assert rounding_claims.distinct_verdict([20]) == Verdict.FAILS
+    assert rounding_values.distinct_verdict([11, 19, 13]) == Verdict.HOLDS
+    assert rounding_values.distinct_verdict([20]) == Verdict.FAILS
     with pytest.raises(ValueError, match="at least one model"):
-        rounding_claims.distinct_verdict([])
+        rounding_values.distinct_verdict([])
 
 
 def test_distinct_count_merges_signed_zeros_spans_layers_and_skips_integer_tensors():
@@ -149,8 +149,8 @@ def test_distinct_count_merges_signed_zeros_spans_layers_and_skips_integer_tenso
         "0.bias": torch.tensor([0.26, -0.31]),  # → 0.3, −0.3 (biases count)
         "steps": torch.tensor([7, 8, 9]),  # not a floating tensor: not a weight
     }
-    assert rounding_claims.distinct_rounded(state, 1) == 4  # 0, 0.1, 0.3, −0.3
-    assert rounding_claims.distinct_rounded(state, 2) == 6  # −0.04, 0.04, 0.12, 0.15, 0.26, −0.31
+    assert rounding_values.distinct_rounded(state, 1) == 4  # 0, 0.1, 0.3, −0.3
+    assert rounding_values.distinct_rounded(state, 2) == 6  # −0.04, 0.04, 0.12, 0.15, 0.26, −0.31
 
 
 def test_distinct_count_matches_the_rounded_models_values():
@@ -158,7 +158,7 @@ def test_distinct_count_matches_the_rounded_models_values():
     for d in (1, 2, 3):
         values = torch.cat([p.detach().flatten() for p in round_weights(model, d).parameters()])
         reference = torch.unique(torch.round(values.double() * 10**d)).numel()
-        assert rounding_claims.distinct_rounded(model.state_dict(), d) == reference
+        assert rounding_values.distinct_rounded(model.state_dict(), d) == reference
 
 
 # ---------------------------------------------------------------- end to end, synthetic data
@@ -174,14 +174,7 @@ def synthetic(cache_dir, data, monkeypatch):
     """BI-7 and SZ-10 train (a few steps, a cache of the test's own) and load the synthetic
     data instead of MNIST; every call to `run_seeds` is recorded."""
     calls = []
-
-    def run_seeds(arm, seeds, device="cpu", root=None, **kwargs):
-        calls.append((arm, list(seeds), device))
-        return experiment.run_seeds(arm, seeds, device, root, data=data, **kwargs)
-
-    for module in (int8_speed, rounding_claims):
-        monkeypatch.setattr(module, "run_seeds", run_seeds)
-    monkeypatch.setattr(int8_speed, "dataset", lambda arm, device="cpu", root=None: data.to(device))
+    train_on(data, monkeypatch, (int8_speed, rounding_claims), (int8_speed,), calls)
     monkeypatch.setattr(int8_speed, "PASSES", {1: 4, 64: 2, 10_000: 1})  # short rounds: nothing here is timed
     int8_speed.measure.cache_clear()  # each test measures afresh (one measurement per batch size and process)
     return SimpleNamespace(ctx=Context(device="cpu"), calls=calls)
@@ -247,7 +240,7 @@ def test_bi7_rejects_unknown_cases(params, match):
 
 
 def test_sz10_end_to_end_on_the_trained_fp32_models(synthetic, data):
-    result = rounding_claims.sz10(synthetic.ctx)
+    result = rounding_values.sz10(synthetic.ctx)
     doc = _well_formed(result, "SZ-10")
     assert result.case == "decimals=1"
     counts = doc["figures"]["distinct_values"]
@@ -255,8 +248,8 @@ def test_sz10_end_to_end_on_the_trained_fp32_models(synthetic, data):
     runs = experiment.run_seeds(rounding_claims.arm(synthetic.ctx), range(5), data=data)  # from the cache
     assert all(r.from_cache for r in runs)
     for d in (1, 2, 3, 4):
-        assert counts[str(d)] == [rounding_claims.distinct_rounded(r.state_dict, d) for r in runs]
-    assert result.verdict == rounding_claims.distinct_verdict(counts["1"])
+        assert counts[str(d)] == [rounding_values.distinct_rounded(r.state_dict, d) for r in runs]
+    assert result.verdict == rounding_values.distinct_verdict(counts["1"])
     assert all(f"d={d}:" in result.note for d in (2, 3, 4))
 
 
@@ -264,10 +257,10 @@ def test_sz10_fails_on_models_with_more_than_19_values(monkeypatch):
     wide = {"0.weight": torch.linspace(-1.5, 1.5, 400).reshape(20, 20), "0.bias": torch.zeros(20)}
     narrow = {"0.weight": torch.linspace(-0.5, 0.5, 400).reshape(20, 20), "0.bias": torch.zeros(20)}
     runs = [SimpleNamespace(seed=0, state_dict=narrow), SimpleNamespace(seed=1, state_dict=wide)]
-    monkeypatch.setattr(rounding_claims, "fp32_runs", lambda ctx: runs)
-    result = rounding_claims.sz10(Context())
+    monkeypatch.setattr(rounding_values, "fp32_runs", lambda ctx: runs)
+    result = rounding_values.sz10(Context())
     assert result.verdict == Verdict.FAILS
     assert result.figures["distinct_values"]["1"] == [11, 31]
     assert "[11, 31]" in result.line
-    monkeypatch.setattr(rounding_claims, "fp32_runs", lambda ctx: runs[:1])
-    assert rounding_claims.sz10(Context()).verdict == Verdict.HOLDS
+    monkeypatch.setattr(rounding_values, "fp32_runs", lambda ctx: runs[:1])
+    assert rounding_values.sz10(Context()).verdict == Verdict.HOLDS

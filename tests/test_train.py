@@ -10,10 +10,11 @@ import torch
 from synthetic import synthetic_dataset
 
 from precision_kit.data import Dataset, Split
+from precision_kit.devices import own_peak, peak_memory, start_peak_memory
 from precision_kit.errors import PrecisionKitError, UnsupportedError
 from precision_kit.evaluate import evaluate
 from precision_kit.models import cnn, mlp
-from precision_kit.train import TrainConfig, _peak_memory, _start_peak_memory, data_generator, own_peak, train
+from precision_kit.train import TrainConfig, data_generator, train
 
 # The module, not the `train` function that precision_kit re-exports under the same name.
 train_module = importlib.import_module("precision_kit.train")
@@ -189,11 +190,11 @@ def test_cuda_peak_memory_excludes_what_was_resident_before_training(monkeypatch
     allocator.peak = 10_000  # an earlier arm's peak, before the reset
     allocator.install(monkeypatch)
     device = torch.device("cuda")
-    at_start = _start_peak_memory(device)
+    at_start = start_peak_memory(device)
     for nbytes in (300, 500, -500, 100):
         allocator.alloc(nbytes)
     assert at_start == 700
-    assert _peak_memory(device, at_start) == 800
+    assert peak_memory(device, at_start) == 800
 
 
 def test_cpu_peak_memory_is_none_without_touching_cuda(monkeypatch):
@@ -202,15 +203,15 @@ def test_cpu_peak_memory_is_none_without_touching_cuda(monkeypatch):
 
     for name in ("reset_peak_memory_stats", "memory_allocated", "max_memory_allocated"):
         monkeypatch.setattr(torch.cuda, name, refuse)
-    at_start = _start_peak_memory(torch.device("cpu"))
-    assert at_start is None and _peak_memory(torch.device("cpu"), at_start) is None
+    at_start = start_peak_memory(torch.device("cpu"))
+    assert at_start is None and peak_memory(torch.device("cpu"), at_start) is None
 
 
 def test_peak_is_reset_after_the_dataset_and_before_the_model_moves(monkeypatch, data):
     """The arm's peak counts its own model: the reset comes before the model is cast and moved."""
     events = []
-    start, cast = train_module._start_peak_memory, train_module.cast_model
-    monkeypatch.setattr(train_module, "_start_peak_memory", lambda device: events.append("reset") or start(device))
+    start, cast = train_module.start_peak_memory, train_module.cast_model
+    monkeypatch.setattr(train_module, "start_peak_memory", lambda device: events.append("reset") or start(device))
     monkeypatch.setattr(train_module, "cast_model", lambda *args: events.append("cast model") or cast(*args))
     result = train(mlp(1, 16, seed=0), data, TrainConfig(max_steps=1, evaluation="none"))
     assert events == ["reset", "cast model"] and result.peak_memory_bytes is None

@@ -3,7 +3,15 @@
 Importing this package registers every claim (one module per source document).
 """
 
-from . import chasing_99, chasing_99_dynamics, depth_precision, int8_speed, parameter_precision, training_dynamics  # noqa: F401  (register)
+from . import (  # noqa: F401  (register)
+    amp_speed,
+    chasing_99,
+    chasing_99_dynamics,
+    depth_precision,
+    int8_speed,
+    parameter_precision,
+    training_dynamics,
+)
 from .base import PROFILES, REGISTRY, Claim, ClaimResult, Context, NotInProfile, claim, run_claim
 
 __all__ = ["PROFILES", "REGISTRY", "Claim", "ClaimResult", "Context", "NotInProfile", "claim", "run_claim"]

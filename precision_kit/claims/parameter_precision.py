@@ -239,4 +239,4 @@ def sz3(ctx: Context, precision: str = "fp16") -> ClaimResult:
     )
 
 
-from . import clipping_claims, rounding_claims  # noqa: E402, F401  (register SZ-4 … SZ-7)
+from . import clipping_claims, rounding_claims, rounding_values  # noqa: E402, F401  (register SZ-4 … SZ-7, SZ-10)
