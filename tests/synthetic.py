@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import torch
 
+from precision_kit import experiment
 from precision_kit.data import Dataset, Split
 
 
@@ -26,3 +27,19 @@ def synthetic_dataset(n_train: int = 2000, n_test: int = 500, seed: int = 0) -> 
         test=synthetic_split(n_test, seed + 1),
         normalize="unit",
     )
+
+
+def train_on(data, monkeypatch, run_modules=(), dataset_modules=(), calls: list | None = None):
+    """Make claim modules train and load `data` instead of MNIST: their `run_seeds` passes
+    `data=data` (each call recorded in `calls`, if given) and their `dataset` returns it."""
+
+    def run_seeds(arm, seeds, device="cpu", root=None, **kwargs):
+        if calls is not None:
+            calls.append((arm, list(seeds), device))
+        return experiment.run_seeds(arm, seeds, device, root, data=data, **kwargs)
+
+    for module in run_modules:
+        monkeypatch.setattr(module, "run_seeds", run_seeds)
+    for module in dataset_modules:
+        monkeypatch.setattr(module, "dataset", lambda arm, device="cpu", root=None: data.to(device))
+    return run_seeds

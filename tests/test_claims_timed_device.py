@@ -11,9 +11,8 @@ import dataclasses
 import json
 
 import pytest
-from synthetic import synthetic_dataset
+from synthetic import synthetic_dataset, train_on
 
-from precision_kit import cache, experiment
 from precision_kit.claims import REGISTRY, depth_precision, rounding_claims, training_dynamics_repr
 from precision_kit.claims.base import ClaimResult, Context
 from precision_kit.claims.training_dynamics_measures import WeightRecorder
@@ -28,20 +27,11 @@ def data():
     return synthetic_dataset(n_train=256, n_test=200)
 
 
-@pytest.fixture(scope="module")
-def module_cache(tmp_path_factory):
-    """One model cache for the module, so BI-2, BI-3 and BI-4 train the depth-2 arm once."""
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setenv(cache.ENV_CACHE, str(tmp_path_factory.mktemp("models")))
-        yield
-
-
 @pytest.fixture
 def synthetic_mnist(module_cache, data, monkeypatch):
-    """Every claim module used here trains and loads the synthetic data instead of MNIST."""
-
-    def run_seeds(arm, seeds, device="cpu", root=None, **kwargs):
-        return experiment.run_seeds(arm, seeds, device, root, data=data, **kwargs)
+    """Every claim module used here trains and loads the synthetic data instead of MNIST (one
+    cache for the module, so BI-2, BI-3 and BI-4 train the depth-2 arm once)."""
+    run_seeds = train_on(data, monkeypatch, (depth_precision, rounding_claims), (depth_precision,))
 
     def runs(ctx, arm):
         """TD-4's runs with a small MLP for the CNN: its weight statistics (KDE per layer and
@@ -49,9 +39,6 @@ def synthetic_mnist(module_cache, data, monkeypatch):
         small = dataclasses.replace(arm, model=SMALL_MODEL)
         return run_seeds(small, ctx.seeds(3, 5), ctx.device, ctx.root, recorder=WeightRecorder())
 
-    for module in (depth_precision, rounding_claims):
-        monkeypatch.setattr(module, "run_seeds", run_seeds)
-    monkeypatch.setattr(depth_precision, "dataset", lambda arm, device="cpu", root=None: data.to(device))
     monkeypatch.setattr(training_dynamics_repr, "runs", runs)
     return Context(device="cpu")
 
