@@ -25,8 +25,9 @@ from .devices import resolve_device
 from .errors import PrecisionKitError
 from .evaluate import EvalResult, evaluate
 from .models import cnn, mlp
+from .population import train_population, unsupported_reason
 from .precision import get_precision
-from .train import EpochRecord, RunStatus, TrainConfig, train
+from .train import EpochRecord, RunStatus, TrainConfig, TrainResult, train
 
 MODEL_KINDS = ("mlp", "cnn")
 
@@ -133,6 +134,19 @@ def dataset(arm: Arm, device: str | torch.device = "cpu", root: str | None = Non
     return _dataset(arm.dataset, arm.normalize, str(dev), root or os.environ.get("PRECISION_KIT_DATA"))
 
 
+# Members per population: the paper profile's 10 seeds fit one; more are trained in chunks.
+MAX_MEMBERS = 16
+
+
+def engine_for(arm: Arm, recorder=None) -> str:
+    """"population" when the arm's seeds can be stacked (`population.unsupported_reason`),
+    else "sequential" (the CNN, RMSprop, and runs with a per-epoch recorder). Decided by the
+    arm alone, so a seed's result never depends on which other seeds were pending."""
+    if recorder is not None:
+        return "sequential"
+    return "population" if unsupported_reason(arm.model.build(0), arm.config) is None else "sequential"
+
+
 def run_arm(
     arm: Arm,
     seed: int,
@@ -142,7 +156,24 @@ def run_arm(
     recorder=None,
     data: Dataset | None = None,
 ) -> Trained:
-    """Train `arm` with `seed` on `device`, or load it from the cache.
+    """`run_seeds(arm, [seed], ...)`: one seed trained, or loaded from the cache."""
+    return run_seeds(arm, [seed], device, root, use_cache=use_cache, recorder=recorder, data=data)[0]
+
+
+def run_seeds(
+    arm: Arm,
+    seeds,
+    device: str | torch.device = "cpu",
+    root: str | None = None,
+    use_cache: bool = True,
+    recorder=None,
+    data: Dataset | None = None,
+) -> list[Trained]:
+    """Train `arm` with each seed on `device`, or load each from the cache; in seed order.
+
+    The seeds not in the cache are trained together as one population (`population`:
+    stacked members, one computation) where the arm allows it (`engine_for`), else one
+    after the other with `train`. The engine enters the cache key.
 
     `recorder`, if given, is an object with `key` (a short string that enters the cache
     key), `on_epoch(epoch, model)` and `result() -> dict`; its result is stored in
@@ -150,26 +181,57 @@ def run_arm(
     arm's dataset (e.g. a k-fold split); its fingerprint then enters the cache key.
     """
     dev = resolve_device(device)
+    seeds = list(seeds)
+    engine = engine_for(arm, recorder)
+    keys = {seed: _cache_key(arm, seed, dev, engine, recorder, data) for seed in seeds}
+    done: dict[int, Trained] = {}
+    if use_cache:
+        for seed in seeds:
+            stored = cache.load(keys[seed], parse=_from_cache)
+            if stored is not None:
+                done[seed] = Trained(arm=arm, seed=seed, device=dev.type, **stored, from_cache=True)
+    pending = [s for s in dict.fromkeys(seeds) if s not in done]
+    if pending:
+        data = dataset(arm, dev, root) if data is None else data.to(dev)
+        config = arm.config.replace(device=str(dev))
+        if config.evaluation == "none":
+            config = config.replace(evaluation="final")
+        if engine == "population":
+            results = []
+            for i in range(0, len(pending), MAX_MEMBERS):
+                chunk = pending[i : i + MAX_MEMBERS]
+                models = [arm.model.build(s) for s in chunk]
+                results += train_population(models, data, [config.replace(seed=s) for s in chunk])
+        else:
+            results = [
+                train(arm.model.build(s), data, config.replace(seed=s),
+                      on_epoch=recorder.on_epoch if recorder else None)
+                for s in pending
+            ]
+        for seed, result in zip(pending, results, strict=True):
+            payload = _payload(result, data, config.precision, recorder)
+            if use_cache:
+                cache.save(keys[seed], _to_cache(payload))
+            done[seed] = Trained(arm=arm, seed=seed, device=dev.type, **payload)
+    return [done[s] for s in seeds]
+
+
+def _cache_key(arm: Arm, seed: int, dev: torch.device, engine: str, recorder, data: Dataset | None) -> str:
     description = arm.describe(seed, dev)
+    if engine != "sequential":
+        description["engine"] = engine
     if recorder is not None:
         description["recorder"] = recorder.key
     if data is not None:
         description["data"] = fingerprint(data)
-    key = cache.cache_key(description)
-    if use_cache:
-        stored = cache.load(key, parse=_from_cache)
-        if stored is not None:
-            return Trained(arm=arm, seed=seed, device=dev.type, **stored, from_cache=True)
+    return cache.cache_key(description)
 
-    data = dataset(arm, dev, root) if data is None else data.to(dev)
-    config = arm.config.replace(seed=seed, device=str(dev))
-    if config.evaluation == "none":
-        config = config.replace(evaluation="final")
-    result = train(arm.model.build(seed), data, config, on_epoch=recorder.on_epoch if recorder else None)
+
+def _payload(result: TrainResult, data: Dataset, precision: str, recorder) -> dict[str, Any]:
     correct = None
     if not result.diverged:
-        correct = evaluate(result.model, data, "test", config.precision).correct
-    payload = dict(
+        correct = evaluate(result.model, data, "test", precision).correct
+    return dict(
         epochs=result.epochs,
         steps=result.steps,
         skipped_steps=result.skipped_steps,
@@ -179,9 +241,6 @@ def run_arm(
         state_dict={k: v.detach().cpu() for k, v in result.model.state_dict().items()},
         extras=recorder.result() if recorder else {},
     )
-    if use_cache:
-        cache.save(key, _to_cache(payload))
-    return Trained(arm=arm, seed=seed, device=dev.type, **payload)
 
 
 def _to_cache(payload: dict[str, Any]) -> dict[str, Any]:
@@ -211,11 +270,6 @@ def fingerprint(data: Dataset) -> str:
         digest.update(split.labels.cpu().numpy().tobytes())
         digest.update(split.images.double().sum(dim=(1, 2, 3)).cpu().numpy().tobytes())
     return digest.hexdigest()[:16]
-
-
-def run_seeds(arm: Arm, seeds, device="cpu", root: str | None = None, **kwargs) -> list[Trained]:
-    """`run_arm` for each seed, in order."""
-    return [run_arm(arm, s, device, root, **kwargs) for s in seeds]
 
 
 def reevaluate(trained: Trained, device="cpu", root: str | None = None, data: Dataset | None = None) -> EvalResult:
