@@ -13,6 +13,7 @@ from __future__ import annotations
 import statistics
 
 import pytest
+from _cases import DEVICES
 
 from precision_kit.models import mlp
 from precision_kit.reference import (
@@ -94,3 +95,19 @@ def test_wide_mlp_epochs_do_not_slow_down(benchmark, mnist_loader, pk_profile):
         verdict="HOLDS" if ratio <= 1.2 else "FAILS",
     )
     print(f"\nwide MLP epochs {[round(s, 2) for s in seconds]} s, last/first {ratio:.2f} (target ≤ 1.2)")
+
+
+@pytest.mark.parametrize("batch_size", [1, 50], ids=lambda b: f"batch{b}")
+@pytest.mark.parametrize("device", DEVICES)
+def test_EN_1_population_speedup(judge, device, batch_size):
+    """EN-1: 10 seeds of 784-50-50-10 (Adam, fp32) as one population vs the sequential
+    engine per member-step: ≥ 10× at batch 1, ≥ 3× at batch 50; 3 alternating rounds
+    (quick: 2,000 / 300 steps), one-sided 95% bound. Timed: one population round."""
+    judge("EN-1", device, batch_size=batch_size)
+
+
+@pytest.mark.parametrize("device", DEVICES)
+def test_EN_2_population_flop_bound(judge, device):
+    """EN-2: a 10-member population of 784-128-128-10 at batch 512 within 1.3× of the FLOP
+    lower bound per member-epoch (3 rounds, one-sided 95% bound). Timed: one population epoch."""
+    judge("EN-2", device)

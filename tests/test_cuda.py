@@ -82,3 +82,19 @@ def test_a_cuda_entry_of_the_cache_names_the_gpu(data, cache_dir):
     description = arm.describe(0, torch.device("cuda", 0))
     assert cache.cache_key(description) != cache.cache_key(arm.describe(0, torch.device("cpu")))
     assert cache.cuda_context(0)["gpu"] == torch.cuda.get_device_name(0)
+
+
+@pytest.mark.parametrize("precision", list(PRECISIONS))
+def test_a_population_trains_on_cuda_in_every_mode_and_its_members_stay_independent(data, precision):
+    """Every precision mode as a 3-member population on the GPU: each member learns, and
+    member 0 ends bit-identical whether member 1 trains at its lr or at 10× it."""
+    from precision_kit.population import train_population
+
+    config = TrainConfig(epochs=1, batch_size=64, precision=precision, device="cuda", evaluation="final")
+    configs = [config.replace(seed=s) for s in range(3)]
+    first = train_population([pk.mlp(1, 32, seed=s) for s in range(3)], data, configs)
+    configs[1] = configs[1].replace(lr=configs[1].lr * 10)
+    second = train_population([pk.mlp(1, 32, seed=s) for s in range(3)], data, configs)
+    assert all(r.status == "OK" and r.test_accuracy > 50 for r in first)
+    assert all(torch.equal(a, b) for a, b in zip(first[0].model.parameters(), second[0].model.parameters(),
+                                                  strict=True))
