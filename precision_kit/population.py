@@ -255,8 +255,7 @@ def _member_losses(logits: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
 
 def _autograd_step(members, x, y, mode, device, scale):
     """Forward and backward through autograd (amp modes); gradients land in `.grad`."""
-    for t in members.params:
-        t.grad = None
+    torch._foreach_zero_([t.grad for t in members.params])  # backward adds into them in place
     with autocast(mode, device):
         logits = forward(members, x)
         loss = _member_losses(logits, y)
@@ -281,8 +280,10 @@ class _ManualStep:
 
     def __call__(self, x: torch.Tensor, y: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         n = x.shape[1]
-        outputs = [b[:, :n] for b in self.outputs]
-        input_grads = [b[:, :n] for b in self.input_grads]
+        outputs, input_grads = self.outputs, self.input_grads
+        if n != outputs[0].shape[1]:  # the last, smaller batch of an epoch
+            outputs = [b[:, :n] for b in outputs]
+            input_grads = [b[:, :n] for b in input_grads]
         m = self.m
         with torch.no_grad():
             inputs = [x]
@@ -313,7 +314,12 @@ class _ManualStep:
 class _Optimizer:
     """Per-member loss scaling, clipping and one fused optimizer call per group of members
     with equal hyperparameters (the kernels are elementwise, so a member's update is the
-    one `torch.optim` would make on it alone)."""
+    one `torch.optim` would make on it alone).
+
+    The fused kernels get per-member views even when one group holds every member: the CPU
+    kernel's vector loop and scalar tail follow each tensor's length, so a member's update
+    is bit-identical to the one torch.optim makes on that model alone. The views are made
+    once (S × 6 selects per step cost as much as the kernel at batch 1)."""
 
     def __init__(self, members: _Members, configs: list[TrainConfig], mode, device: torch.device) -> None:
         self.m = members
@@ -325,33 +331,48 @@ class _Optimizer:
         self.device = device
         params = members.params
         if self.kind == "adam":
-            self.exp_avg = [torch.zeros_like(p) for p in params]
-            self.exp_avg_sq = [torch.zeros_like(p) for p in params]
+            self.state = [[torch.zeros_like(p) for p in params], [torch.zeros_like(p) for p in params]]
+        elif self.kind == "sgd-momentum":
+            self.state = [[torch.zeros_like(p) for p in params]]
         else:
-            self.momentum_buffer = [torch.zeros_like(p) for p in params]
+            self.state = []
         # Float32 step counters: one per member under loss scaling (a member's skipped steps
-        # do not count), else steps[0] serves all (a view list would be S increments per step).
+        # do not count), else steps[0] serves all.
         self.steps = [torch.zeros((), dtype=torch.float32, device=device) for _ in configs]
         self.first_step = True
         self.skipped = torch.zeros(self.size, dtype=torch.int64, device=device)
-        self.scale = None
+        self.scale = self.found = None
         if mode.grad_scaler:
             self.scale = torch.full((self.size,), INIT_SCALE, dtype=torch.float32, device=device)
             self.growth_tracker = torch.zeros(self.size, dtype=torch.int32, device=device)
+            self.found = torch.zeros(self.size, dtype=torch.float32, device=device)
         self.clip_norm = self._per_member(lambda c: c.clip_value if c.clip == "norm" else float("inf"))
         self.clip_value = self._per_member(lambda c: c.clip_value if c.clip == "value" else float("inf"))
         self.clips = {c.clip for c in configs} - {"none"}
-        self._groups()
+        self._grads: list[torch.Tensor] = []
+        self._views()
 
     def _per_member(self, value) -> torch.Tensor:
         return torch.tensor([float(value(c)) for c in self.configs], dtype=torch.float32, device=self.device)
 
-    def _groups(self) -> None:
-        """Members with equal (lr, momentum) share one fused call: (members, lr, momentum)."""
+    def _views(self) -> None:
+        """Member j's views of params, grads and optimizer state, and the groups of members
+        with equal (lr, momentum): (members, lr, momentum, params, grads, state, steps)."""
+        self._grads = [p.grad for p in self.m.params]
+        member = [
+            ([p[j] for p in self.m.params], [g[j] for g in self._grads], [[s[j] for s in st] for st in self.state])
+            for j in range(self.size)
+        ]
+        self.member_views = member
         by: dict[tuple, list[int]] = {}
         for j, c in enumerate(self.configs):
             by.setdefault((self.lrs[j], c.momentum), []).append(j)
-        self.groups = [(tuple(js), lr, mom) for (lr, mom), js in by.items()]
+        self.groups = []
+        for (lr, momentum), js in by.items():
+            params = [t for j in js for t in member[j][0]]
+            grads = [t for j in js for t in member[j][1]]
+            state = [[t for j in js for t in member[j][2][k]] for k in range(len(self.state))]
+            self.groups.append((tuple(js), lr, momentum, params, grads, state, [self.steps[0]] * len(params)))
 
     def end_epoch(self) -> None:
         """lr decay per member, computed as ExponentialLR does (lr ← lr · gamma)."""
@@ -361,69 +382,52 @@ class _Optimizer:
                 self.lrs[j] = self.lrs[j] * c.lr_decay
                 changed = True
         if changed:
-            self._groups()
+            self._views()
 
     @torch.no_grad()
     def step(self) -> None:
-        params = self.m.params
-        grads = [p.grad for p in params]
-        found = None
+        if any(p.grad is not g for p, g in zip(self.m.params, self._grads, strict=True)):
+            self._views()  # autograd made new .grad tensors
+        grads = self._grads
         if self.scale is not None:
-            found = self._unscale(grads)
+            self._unscale(grads)
         if self.clips:
             self._clip(grads)
-        per_member = found is not None
-        if per_member:  # a member whose gradient overflowed does not count the step
+        if self.found is not None:  # a member whose gradient overflowed does not count the step
             for j in range(self.size):
-                self.steps[j].add_(1.0 - found[j])
-        else:  # pure modes: one counter serves every member
-            self.steps[0].add_(1.0)
-        for members, lr, momentum in self.groups:
-            if per_member:
+                self.steps[j].add_(1.0 - self.found[j])
+            for members, lr, momentum, *_ in self.groups:
                 for j in members:
-                    self._fused([p[j] for p in params], [g[j] for g in grads], (j,), lr, momentum, found[j])
-            else:
-                # Per-member views even when one group holds every member: the CPU kernel's
-                # vector loop and scalar tail follow each tensor's length, so a member's
-                # update is bit-identical to the one torch.optim makes on that model alone.
-                views = [(p[j], g[j]) for j in members for p, g in zip(params, grads, strict=True)]
-                self._fused([v[0] for v in views], [v[1] for v in views], members, lr, momentum, None)
-        if found is not None:
+                    params, grads_j, state = self.member_views[j]
+                    self._fused(params, grads_j, state, [self.steps[j]] * len(params), lr, momentum, self.found[j])
             for j in range(self.size):
-                _aten._amp_update_scale_(self.scale[j], self.growth_tracker[j], found[j],
+                _aten._amp_update_scale_(self.scale[j], self.growth_tracker[j], self.found[j],
                                          GROWTH, BACKOFF, GROWTH_INTERVAL)
-            self.skipped += (found > 0).to(self.skipped.dtype)
+            self.skipped += (self.found > 0).to(self.skipped.dtype)
+        else:  # pure modes: one counter serves every member
+            self.steps[0].add_(1.0)  # before the kernel, as torch.optim.Adam counts
+            for _, lr, momentum, params, grads_g, state, steps in self.groups:
+                self._fused(params, grads_g, state, steps, lr, momentum, None)
         self.first_step = False
 
-    def _state(self, state: list[torch.Tensor], members) -> list[torch.Tensor]:
-        return [s[j] for j in members for s in state]
-
-    def _fused(self, params, grads, members, lr, momentum, found_inf) -> None:
-        """One fused optimizer call over the per-member views `params` of `members`."""
+    def _fused(self, params, grads, state, steps, lr, momentum, found_inf) -> None:
+        """One fused optimizer call over per-member views."""
         if self.kind == "adam":
-            # step() has already counted this step, as torch.optim.Adam does before its kernel.
-            if found_inf is None:
-                steps = [self.steps[0]] * len(params)
-            else:
-                steps = [self.steps[j] for j in members for _ in self.m.params]
-            torch._fused_adam_(params, grads, self._state(self.exp_avg, members),
-                               self._state(self.exp_avg_sq, members), [], steps, lr=lr, beta1=0.9,
-                               beta2=0.999, weight_decay=0.0, eps=self.eps, amsgrad=False, maximize=False,
+            torch._fused_adam_(params, grads, state[0], state[1], [], steps, lr=lr, beta1=0.9, beta2=0.999,
+                               weight_decay=0.0, eps=self.eps, amsgrad=False, maximize=False,
                                grad_scale=None, found_inf=found_inf)
         else:
             mom = momentum if self.kind == "sgd-momentum" else 0.0
-            buffers = self._state(self.momentum_buffer, members) if mom else []
-            torch._fused_sgd_(params, grads, buffers, weight_decay=0.0, momentum=mom, lr=lr, dampening=0.0,
-                              nesterov=False, maximize=False, is_first_step=self.first_step and bool(mom),
-                              grad_scale=None, found_inf=found_inf)
+            torch._fused_sgd_(params, grads, state[0] if mom else [], weight_decay=0.0, momentum=mom, lr=lr,
+                              dampening=0.0, nesterov=False, maximize=False,
+                              is_first_step=self.first_step and bool(mom), grad_scale=None, found_inf=found_inf)
 
-    def _unscale(self, grads: list[torch.Tensor]) -> torch.Tensor:
+    def _unscale(self, grads: list[torch.Tensor]) -> None:
         """Divide member j's gradients by its scale; found[j] = 1.0 where any is inf/NaN."""
-        found = torch.zeros(self.size, dtype=torch.float32, device=self.device)
+        self.found.zero_()
         inv = self.scale.double().reciprocal().float()
         for j in range(self.size):
-            _aten._amp_foreach_non_finite_check_and_unscale_([g[j] for g in grads], found[j], inv[j])
-        return found
+            _aten._amp_foreach_non_finite_check_and_unscale_(self.member_views[j][1], self.found[j], inv[j])
 
     def _clip(self, grads: list[torch.Tensor]) -> None:
         """Per-member clip_grad_norm_ / clip_grad_value_ (∞ for members that do not clip)."""
