@@ -18,7 +18,7 @@ from .files import atomic_write_text, atomic_writer
 SCHEMA = "precision_kit.ledger/2"  # /2: rows carry the case's `timing` against the reference
 LEDGER_DIR = Path(".precision_kit") / "ledgers"
 _RUN_FILE = re.compile(r"^(\d{4})_.*\.json$")
-COLUMNS = ("claim", "source", "claim in a few words", "case", "device", "measured", "verdict")
+COLUMNS = ("claim", "source", "claim in a few words", "case", "device", "measured", "budget", "verdict")
 
 
 def row(result: dict[str, Any], device: str, profile: str, timing: dict[str, Any] | None = None) -> dict[str, Any]:
@@ -36,11 +36,21 @@ def table(rows: list[dict[str, Any]], fmt: str = "simple") -> str:
             r.get("case") or "",
             r["device"],
             r["line"] + (f" — {r['note']}" if r.get("note") else ""),
+            budget_text(r.get("budget")),
             r["verdict"],
         )
         for r in sorted(rows, key=lambda r: (r["claim"], r["device"], r.get("case") or ""))
     ]
-    return tabulate(body, headers=COLUMNS, tablefmt=fmt, maxcolwidths=[None, None, 34, 20, None, 70, None])
+    return tabulate(body, headers=COLUMNS, tablefmt=fmt, maxcolwidths=[None, None, 34, 20, None, 70, 24, None])
+
+
+def budget_text(budget: dict[str, Any] | None) -> str:
+    """"source" for a case run at the source's own budget, else what was reduced."""
+    if not budget:
+        return "—"  # a row recorded before budgets were stated
+    if budget.get("at_source_budget"):
+        return "source"
+    return "reduced: " + "; ".join(budget.get("reduced") or [])
 
 
 def summary(rows: list[dict[str, Any]]) -> str:

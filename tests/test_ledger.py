@@ -107,3 +107,39 @@ def test_atomic_writer_leaves_nothing_behind_on_failure(tmp_path):
             fh.write(b"partial")
             raise RuntimeError("rejected")
     assert target.read_bytes() == b"old" and list(tmp_path.iterdir()) == [target]
+
+
+def test_a_case_says_whether_it_ran_at_the_sources_budget():
+    from precision_kit.claims import Context
+
+    quick = Context(profile="quick")
+    assert quick.pick(2, 100, "epochs") == 2 and quick.pick(5, 5, "batch size") == 5
+    quick.seeds()
+    quick.pick(3, 10)  # not a budget figure (e.g. timing rounds): not recorded
+    assert quick.budget() == {"at_source_budget": False, "reduced": ["epochs 2 of 100", "seeds 5 of 10"]}
+    paper = Context(profile="paper")
+    paper.pick(2, 100, "epochs"), paper.seeds()
+    assert paper.budget() == {"at_source_budget": True, "reduced": []}
+    rows = [
+        ledger.row({"claim": "X-1", "case": "a", "verdict": "HOLDS", "line": "l", "budget": quick.budget()}, "cpu",
+                   "quick"),
+        ledger.row({"claim": "X-2", "case": "b", "verdict": "HOLDS", "line": "l", "budget": paper.budget()}, "cpu",
+                   "paper"),
+        ledger.row({"claim": "X-3", "case": "c", "verdict": "HOLDS", "line": "l"}, "cpu", "quick"),
+    ]
+    text = ledger.table(rows)
+    assert "reduced:" in text and "seeds 5 of 10" in text and "source" in text and "—" in text
+
+
+def test_run_claim_attaches_the_budget_of_the_case(monkeypatch):
+    from precision_kit.claims import base
+
+    def judge(ctx, **params):
+        ctx.pick(1, 20, "epochs")
+        return base.ClaimResult("ZZ-1", "", base.Verdict.HOLDS, "line")
+
+    monkeypatch.setitem(base.REGISTRY, "ZZ-1", base.Claim("ZZ-1", "s", "1", "st", "t", judge))
+    result = base.run_claim("ZZ-1", base.Context(profile="quick"))
+    assert result.budget == {"at_source_budget": False, "reduced": ["epochs 1 of 20"]}
+    assert result.to_dict()["budget"] == result.budget
+    assert base.run_claim("ZZ-1", base.Context(profile="paper")).budget["at_source_budget"] is True

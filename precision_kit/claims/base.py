@@ -30,18 +30,31 @@ class Context:
     device: str = "cpu"
     profile: str = "quick"
     root: str | None = None  # data root; None = library resolution
+    # The training-budget figures this case ran below the paper profile's (the source's own
+    # setup), e.g. "epochs 2 of 100"; filled by `pick(..., what=...)` as the judge runs.
+    reductions: list[str] = field(default_factory=list, compare=False, repr=False)
 
     def __post_init__(self) -> None:
         if self.profile not in PROFILES:
             raise ValueError(f"profile={self.profile!r} is not supported; expected one of {', '.join(PROFILES)}")
 
-    def pick(self, quick, paper):
-        """The quick or the paper value of a budget figure."""
+    def pick(self, quick, paper, what: str | None = None):
+        """The quick or the paper value of a figure. `what` names a training-budget figure
+        (epochs, batch size, seeds, steps): a quick value below the paper's is recorded in
+        `reductions`, so the case's ledger row says it ran at a reduced budget."""
+        if what is not None and self.profile == "quick" and quick != paper:
+            entry = f"{what} {_budget_text(quick)} of {_budget_text(paper)}"
+            if entry not in self.reductions:
+                self.reductions.append(entry)
         return quick if self.profile == "quick" else paper
 
     def seeds(self, quick: int = 5, paper: int = 10) -> range:
         """The paired seeds of a claim: `quick` of them in the quick profile, `paper` in paper."""
-        return range(self.pick(quick, paper))
+        return range(self.pick(quick, paper, "seeds"))
+
+    def budget(self) -> dict[str, Any]:
+        """What the ledger row says of the budget: at the source's own, or reduced (and how)."""
+        return {"at_source_budget": not self.reductions, "reduced": list(self.reductions)}
 
     def require(self, value, quick_values, what: str) -> None:
         """Skip (NotInProfile) a parameter value that the quick profile leaves out."""
@@ -50,6 +63,14 @@ class Context:
                 f"{what}={value!r} is judged in the paper profile only (quick runs {list(quick_values)}); "
                 "run with --pk-profile paper"
             )
+
+
+def _budget_text(value) -> str:
+    if value is None:
+        return "all"
+    if isinstance(value, (list, tuple)):
+        return "[" + ", ".join(map(str, value)) + "]"
+    return str(value)
 
 
 @dataclass
@@ -67,6 +88,8 @@ class ClaimResult:
     # The device the timed work runs on, when it is not the case's device (e.g. "cpu" for
     # int8 inference in a cuda case): the judge normalizes by that device's reference.
     timed_device: str | None = None
+    # {"at_source_budget": bool, "reduced": ["epochs 2 of 100", ...]}: set by `run_claim`.
+    budget: dict[str, Any] | None = None
 
     def to_dict(self) -> dict[str, Any]:
         claim = REGISTRY.get(self.claim_id)
@@ -80,6 +103,7 @@ class ClaimResult:
             "note": self.note,
             "harness_broken": self.harness_broken,
             "timed_device": self.timed_device,
+            "budget": self.budget,
             "figures": json_safe(self.figures),
         }
 
@@ -115,7 +139,9 @@ def run_claim(claim_id: str, ctx: Context, **params) -> ClaimResult:
         entry = REGISTRY[claim_id]
     except KeyError:
         raise ValueError(f"unknown claim {claim_id!r}; known: {', '.join(sorted(REGISTRY))}") from None
-    return entry.judge(ctx, **params)
+    result = entry.judge(ctx, **params)
+    result.budget = ctx.budget()
+    return result
 
 
 def diverged_note(dropped: list[str]) -> str:

@@ -56,13 +56,13 @@ def arm(lr: float, epochs: int, depth: int = 2, width: int = 50, batch_size: int
 
 def lr3_runs(ctx: Context, n_seeds: range):
     """lr 1e-3 (versions 1–3): one run per seed, 10 epochs quick / 100 paper."""
-    return run_seeds(arm(1e-3, ctx.pick(10, 100)), n_seeds, ctx.device, ctx.root)
+    return run_seeds(arm(1e-3, ctx.pick(10, 100, "epochs")), n_seeds, ctx.device, ctx.root)
 
 
 def lr4_runs(ctx: Context, n_seeds: range):
     """lr 1e-4, 2 × 50, batch 50 (version 5 on): the base arm of CH-2 … CH-4, 2 epochs
     quick / 100 paper (CH-3 and CH-4 at 3 layers read its epoch 50)."""
-    return run_seeds(arm(1e-4, ctx.pick(QUICK_EPOCHS, 100)), n_seeds, ctx.device, ctx.root)
+    return run_seeds(arm(1e-4, ctx.pick(QUICK_EPOCHS, 100, "epochs")), n_seeds, ctx.device, ctx.root)
 
 
 # ---------------------------------------------------------------------------- helpers
@@ -212,7 +212,7 @@ def ch2(ctx: Context, lr: float) -> ClaimResult:
     quick measures early training) / 10 at 100 epochs (paper)."""
     if lr not in (1e-2, 1e-4):
         raise ValueError(f"lr={lr!r} is not a case of CH-2; expected 0.01 or 0.0001 (1e-3 is the reference)")
-    epochs, n = ctx.pick(QUICK_EPOCHS, 100), ctx.seeds()
+    epochs, n = ctx.pick(QUICK_EPOCHS, 100, "epochs"), ctx.seeds()
     ref = lr3_runs(ctx, n)
     other = lr4_runs(ctx, n) if lr == 1e-4 else run_seeds(arm(lr, epochs), n, ctx.device, ctx.root)
     if lr == 1e-2:
@@ -257,8 +257,8 @@ def ch3(ctx: Context, batch_size: int) -> ClaimResult:
     epoch at the batch size (quick: capped at 10,000 images, a sixth of an epoch)."""
     if batch_size not in (1, 1000):
         raise ValueError(f"batch_size={batch_size!r} is not a case of CH-3; expected 1 or 1000 (50 is the reference)")
-    run_batch = ctx.pick(BATCH_STANDIN.get(batch_size, batch_size), batch_size)
-    epochs, n = ctx.pick(QUICK_EPOCHS, 50), ctx.seeds(3)
+    run_batch = ctx.pick(BATCH_STANDIN.get(batch_size, batch_size), batch_size, "batch size")
+    epochs, n = ctx.pick(QUICK_EPOCHS, 50, "epochs"), ctx.seeds(3)
     base = lr4_runs(ctx, n)
     case = run_seeds(arm(1e-4, epochs, batch_size=run_batch), n, ctx.device, ctx.root)
     if batch_size == 1000:

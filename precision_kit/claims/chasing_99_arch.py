@@ -38,7 +38,7 @@ def width_step(width: int) -> tuple[int, int]:
 
 def deep_runs(ctx: Context, width: int, n, activation: str = "relu", epochs: int | None = None):
     """3 hidden layers of `width`, lr 1e-4, batch 50: 2 epochs quick / 50 paper."""
-    epochs = epochs or ctx.pick(QUICK_EPOCHS, 50)
+    epochs = epochs or ctx.pick(QUICK_EPOCHS, 50, "epochs")
     return run_seeds(arm(1e-4, epochs, depth=3, width=width, activation=activation), n, ctx.device, ctx.root)
 
 
@@ -55,7 +55,7 @@ def ch4(ctx: Context, depth: int) -> ClaimResult:
     source's epochs (paper: 50 for 3 layers, 100 for 1 layer, the 2-layer run read there)."""
     if depth not in DEPTH_EPOCHS:
         raise ValueError(f"depth={depth!r} is not a case of CH-4; expected 1 or 3 (2 is the reference)")
-    epochs, n = ctx.pick(QUICK_EPOCHS, DEPTH_EPOCHS[depth]), ctx.seeds()
+    epochs, n = ctx.pick(QUICK_EPOCHS, DEPTH_EPOCHS[depth], "epochs"), ctx.seeds()
     base = lr4_runs(ctx, n)
     case = (
         deep_runs(ctx, 50, n)
@@ -89,7 +89,7 @@ def ch5(ctx: Context) -> ClaimResult:
     """Δ = acc(ReLU) − acc(sigmoid), 3 hidden layers of 50, lr 1e-4, batch 50, paired seeds
     (same initial weights: the activation has no parameters); HOLDS if the one-sided 95%
     lower bound is > 0. n = 5 paired seeds at 2 epochs (quick) / 10 at 50 epochs (paper)."""
-    epochs, n = ctx.pick(QUICK_EPOCHS, 50), ctx.seeds()
+    epochs, n = ctx.pick(QUICK_EPOCHS, 50, "epochs"), ctx.seeds()
     relu = deep_runs(ctx, 50, n)
     sigmoid = deep_runs(ctx, 50, n, activation="sigmoid")
     acc_sig, acc_relu, note = paired_at(sigmoid, relu, epochs, epochs)
@@ -123,7 +123,7 @@ def ch6(ctx: Context, width: int) -> ClaimResult:
     (quick; width 1000: 3 seeds at 1 epoch, the width-100 runs read at epoch 1) / 10 seeds
     at 50 epochs (paper)."""
     narrow, wide = width_step(width)
-    epochs, n = ctx.pick(QUICK_EPOCHS, 50), ctx.seeds()
+    epochs, n = ctx.pick(QUICK_EPOCHS, 50, "epochs"), ctx.seeds()
     if width == 1000 and ctx.profile == "quick":
         epochs, n = QUICK_WIDE[0], range(QUICK_WIDE[1])
     runs = {w: deep_runs(ctx, w, n, epochs=epochs if w == 1000 else None) for w in (narrow, wide)}

@@ -55,7 +55,8 @@ def top_confused_pair(confusion) -> tuple[tuple[int, int], int, bool]:
 
 def wide_runs(ctx: Context):
     """CH-6's width-1000 arm (3 × 1000, lr 1e-4): 3 seeds at 1 epoch quick / 10 at 50 paper."""
-    epochs, n = (QUICK_WIDE[0], range(QUICK_WIDE[1])) if ctx.profile == "quick" else (None, ctx.seeds())
+    n = range(ctx.pick(QUICK_WIDE[1], 10, "seeds"))
+    epochs = ctx.pick(QUICK_WIDE[0], 50, "epochs")
     return deep_runs(ctx, 1000, n, epochs=epochs), n
 
 

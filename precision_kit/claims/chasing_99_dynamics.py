@@ -127,7 +127,7 @@ def more_dead(high_lr: Sequence[float], low_lr: Sequence[float]):
 # ---------------------------------------------------------------------------- runs
 def lr2_runs(ctx: Context, n):
     """CH-2's lr 1e-2 arm (2 × 50, batch 50): 2 epochs quick / 100 paper."""
-    return run_seeds(arm(1e-2, ctx.pick(QUICK_EPOCHS, 100)), n, ctx.device, ctx.root)
+    return run_seeds(arm(1e-2, ctx.pick(QUICK_EPOCHS, 100, "epochs")), n, ctx.device, ctx.root)
 
 
 def run_data(run, ctx: Context):

@@ -18,7 +18,7 @@ QUICK_CLIPS = (0.01, 0.5)  # the two values the source names (lowest and highest
 
 
 def clip_arm(ctx: Context, mode: str, value: float, precision: str) -> Arm:
-    return arm(ctx, precision, clip=mode, clip_value=value, max_steps=ctx.pick(100, None))
+    return arm(ctx, precision, clip=mode, clip_value=value, max_steps=ctx.pick(100, None, "steps per run"))
 
 
 @claim(
@@ -39,7 +39,7 @@ def sz4(ctx: Context, mode: str = "value", clip: float = 0.5) -> ClaimResult:
     if mode not in ("norm", "value"):
         raise ValueError(f"SZ-4 mode={mode!r}; expected 'norm' or 'value'")
     ctx.require(clip, QUICK_CLIPS, "clip")
-    values = ctx.pick(QUICK_CLIPS, CLIPS)
+    values = ctx.pick(QUICK_CLIPS, CLIPS, "clip values")
     curve = {}
     for v in values:
         base = run_seeds(clip_arm(ctx, mode, v, "fp32"), ctx.seeds(), ctx.device, ctx.root)

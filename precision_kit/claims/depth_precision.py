@@ -38,8 +38,8 @@ SETUPS = {
 
 def depth_arm(ctx: Context, depth: int, precision: str = "fp32", setup: str = "adam") -> Arm:
     config = TrainConfig(
-        epochs=ctx.pick(1, 10),
-        batch_size=ctx.pick(128, 64),
+        epochs=ctx.pick(1, 10, "epochs"),
+        batch_size=ctx.pick(128, 64, "batch size"),
         lr=1e-3,
         precision=precision,
         evaluation="final",

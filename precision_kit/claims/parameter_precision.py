@@ -36,7 +36,7 @@ RATIO_BAND = (0.8, 1.25)  # "nearly identical": within ±20%, symmetric on a log
 def arm(ctx: Context, precision: str = "fp32", **config) -> Arm:
     """The source's MLP under `precision`; `config` overrides TrainConfig fields."""
     base = TrainConfig(
-        epochs=ctx.pick(1, 10), batch_size=ctx.pick(128, 64), lr=1e-3, precision=precision,
+        epochs=ctx.pick(1, 10, "epochs"), batch_size=ctx.pick(128, 64, "batch size"), lr=1e-3, precision=precision,
         evaluation="final",
     )
     return Arm(SPEC, base.replace(**config))

@@ -185,7 +185,7 @@ def fold_run(ctx: Context, k: int, fold: int, precision: str, full) -> dict:
     """Train `precision` on fold `fold` of k (train = the other folds of MNIST's train split,
     evaluated on the held-out fold), seed = fold index; cached. `full` is the MNIST Dataset."""
     config = arm(ctx, precision).config.replace(
-        evaluation="none", seed=fold, device=ctx.device, max_steps=ctx.pick(80, None))
+        evaluation="none", seed=fold, device=ctx.device, max_steps=ctx.pick(80, None, "steps per fold"))
     description = {"claim": "SZ-7 fold", "k": k, "fold": fold, "split_seed": KFOLD_SEED,
                    "model": dataclasses.asdict(SPEC), "config": dataclasses.asdict(config),
                    "dataset": "mnist", "normalize": "unit"}

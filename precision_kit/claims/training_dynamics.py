@@ -45,7 +45,7 @@ TIMED_IMAGES = 2000
 
 def cnn_arm(ctx: Context, optimizer: str = "adam", dropout: float = 0.5, max_steps=None) -> Arm:
     config = TrainConfig(
-        epochs=ctx.pick(1, 20),
+        epochs=ctx.pick(1, 20, "epochs"),
         batch_size=128,
         lr=LR[optimizer],
         optimizer=optimizer,
