@@ -359,8 +359,9 @@ class _Optimizer:
         """Member j's views of params, grads and optimizer state, and the groups of members
         with equal (lr, momentum): (members, lr, momentum, params, grads, state, steps)."""
         self._grads = [p.grad for p in self.m.params]
+        params = [p.detach() for p in self.m.params]  # views of the storage, outside autograd
         member = [
-            ([p[j] for p in self.m.params], [g[j] for g in self._grads], [[s[j] for s in st] for st in self.state])
+            ([p[j] for p in params], [g[j] for g in self._grads], [[s[j] for s in st] for st in self.state])
             for j in range(self.size)
         ]
         self.member_views = member
