@@ -9,6 +9,7 @@ CPU) and data order (the seed's own data generator), whatever their precision or
 
 from __future__ import annotations
 
+import copy
 import dataclasses
 import hashlib
 import os
@@ -139,11 +140,10 @@ MAX_MEMBERS = 16
 
 
 def engine_for(arm: Arm, recorder=None) -> str:
-    """"population" when the arm's seeds can be stacked (`population.unsupported_reason`),
-    else "sequential" (the CNN, RMSprop, and runs with a per-epoch recorder). Decided by the
-    arm alone, so a seed's result never depends on which other seeds were pending."""
-    if recorder is not None:
-        return "sequential"
+    """"population" when the arm's seeds can be stacked (`population.unsupported_reason`:
+    every MLP and the CNN, every optimizer), else "sequential". Decided by the arm alone, so
+    a seed's result never depends on which other seeds were pending. `recorder` is accepted
+    for symmetry: a population gives each member its own copy."""
     return "population" if unsupported_reason(arm.model.build(0), arm.config) is None else "sequential"
 
 
@@ -196,20 +196,22 @@ def run_seeds(
         config = arm.config.replace(device=str(dev))
         if config.evaluation == "none":
             config = config.replace(evaluation="final")
+        # One recorder per seed: a population calls every member's hook in each epoch.
+        recorders = [copy.deepcopy(recorder) for _ in pending] if recorder is not None else [None] * len(pending)
         if engine == "population":
             results = []
             for i in range(0, len(pending), MAX_MEMBERS):
                 chunk = pending[i : i + MAX_MEMBERS]
+                hooks = [r.on_epoch if r is not None else None for r in recorders[i : i + MAX_MEMBERS]]
                 models = [arm.model.build(s) for s in chunk]
-                results += train_population(models, data, [config.replace(seed=s) for s in chunk])
+                results += train_population(models, data, [config.replace(seed=s) for s in chunk], on_epoch=hooks)
         else:
             results = [
-                train(arm.model.build(s), data, config.replace(seed=s),
-                      on_epoch=recorder.on_epoch if recorder else None)
-                for s in pending
+                train(arm.model.build(s), data, config.replace(seed=s), on_epoch=r.on_epoch if r else None)
+                for s, r in zip(pending, recorders, strict=True)
             ]
-        for seed, result in zip(pending, results, strict=True):
-            payload = _payload(result, data, config.precision, recorder)
+        for seed, result, rec in zip(pending, results, recorders, strict=True):
+            payload = _payload(result, data, config.precision, rec)
             if use_cache:
                 cache.save(keys[seed], _to_cache(payload))
             done[seed] = Trained(arm=arm, seed=seed, device=dev.type, **payload)

@@ -6,6 +6,7 @@ from __future__ import annotations
 import importlib.util
 from pathlib import Path
 
+import pytest
 from synthetic import synthetic_dataset
 
 from precision_kit.models import mlp
@@ -33,7 +34,7 @@ def test_a_cut_training_call_is_scaled_to_whole_epochs(tmp_path):
     assert single["members"] == 1 and stacked["members"] == 2 and stacked["engine"] == "population"
     for record in (single, stacked):
         trained = record["train_seconds"]
-        assert record["estimate_seconds"] == record["wall_seconds"] - trained + trained * 10 / 3
+        assert record["estimate_seconds"] == pytest.approx(record["wall_seconds"] - trained + trained * 10 / 3)
     plugin.walls["test_X_1[cpu]"] = 5.0
     text = paper_cost.table(plugin)
     assert "test_X_1[cpu]" in text and "| 2 | 6 |" in text  # 2 calls, 1×2 + 2×2 member-epochs
