@@ -113,9 +113,13 @@ class MLPStep:
                 if k == 0:
                     break
                 upstream = torch.mm(grad, m.weight, out=input_grads[k - 1])
-                if self.relu[k - 1]:
-                    _aten.threshold_backward.grad_input(upstream, inputs[k], 0, grad_input=upstream)
-                else:
-                    _aten.sigmoid_backward.grad_input(upstream, inputs[k], grad_input=upstream)
-                grad = upstream
+                grad = activation_backward_(upstream, inputs[k], self.relu[k - 1])
         return logits, loss
+
+
+def activation_backward_(upstream: torch.Tensor, output: torch.Tensor, relu: bool) -> torch.Tensor:
+    """The gradient through a ReLU or Sigmoid whose forward gave `output`, in place into
+    `upstream` (the ATen kernels autograd runs for them)."""
+    if relu:
+        return _aten.threshold_backward.grad_input(upstream, output, 0, grad_input=upstream)
+    return _aten.sigmoid_backward.grad_input(upstream, output, grad_input=upstream)

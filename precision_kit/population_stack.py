@@ -20,7 +20,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .mlp_step import mlp_layers
+from .mlp_step import activation_backward_, mlp_layers
 
 _aten = torch.ops.aten
 
@@ -196,9 +196,5 @@ class ManualStep:
                 if k == 0:
                     break
                 upstream = torch.bmm(grad, self.weights[k], out=input_grads[k - 1])
-                if self.relu[k - 1]:
-                    _aten.threshold_backward.grad_input(upstream, inputs[k], 0, grad_input=upstream)
-                else:
-                    _aten.sigmoid_backward.grad_input(upstream, inputs[k], grad_input=upstream)
-                grad = upstream
+                grad = activation_backward_(upstream, inputs[k], self.relu[k - 1])
         return logits, loss
