@@ -139,11 +139,10 @@ def dataset(arm: Arm, device: str | torch.device = "cpu", root: str | None = Non
 MAX_MEMBERS = 16
 
 
-def engine_for(arm: Arm, recorder=None) -> str:
+def engine_for(arm: Arm) -> str:
     """"population" when the arm's seeds can be stacked (`population.unsupported_reason`:
     every MLP and the CNN, every optimizer), else "sequential". Decided by the arm alone, so
-    a seed's result never depends on which other seeds were pending. `recorder` is accepted
-    for symmetry: a population gives each member its own copy."""
+    a seed's result never depends on which other seeds were pending."""
     return "population" if unsupported_reason(arm.model.build(0), arm.config) is None else "sequential"
 
 
@@ -182,7 +181,7 @@ def run_seeds(
     """
     dev = resolve_device(device)
     seeds = list(seeds)
-    engine = engine_for(arm, recorder)
+    engine = engine_for(arm)
     keys = {seed: _cache_key(arm, seed, dev, engine, recorder, data) for seed in seeds}
     done: dict[int, Trained] = {}
     if use_cache:

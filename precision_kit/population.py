@@ -100,10 +100,10 @@ def train_population(
         reason = unsupported_reason(m, c)
         if reason:
             raise PopulationError(reason)
-    shapes = {(structure(m), tuple(tuple(p.shape) for p in m.parameters())) for m in models}
-    if len(shapes) != 1:
-        raise PopulationError(f"members must share one architecture; found {len(shapes)} different layer shapes: "
-                              f"{sorted(str(s[1]) for s in shapes)}")
+    plans = {structure(m) for m in models}  # a plan fixes every parameter's shape
+    if len(plans) != 1:
+        raise PopulationError(f"members must share one architecture; found {len(plans)} layer plans: "
+                              f"{sorted(map(str, plans))}")
     hooks = list(on_epoch) if on_epoch is not None else [None] * len(models)
     if len(hooks) != len(models):
         raise PopulationError(f"expected one on_epoch hook per model; found {len(hooks)} for {len(models)}")
@@ -185,7 +185,7 @@ def train_population(
             evaluate_now = shared.evaluation == "epoch" or (shared.evaluation == "final" and final)
             if evaluate_now or any(hooks):
                 unstack(models, members)
-            for j, model in enumerate(models):
+            for j, model in enumerate(models[:real]):  # not the copy beside a lone member
                 if not alive_at_start[j] or diverged_at[j] is not None:
                     continue
                 record = EpochRecord(epoch=epoch + 1, train_loss=train_loss[j], train_accuracy=train_acc[j],

@@ -98,7 +98,7 @@ class PopulationOptimizer:
             self._views()  # autograd made new .grad tensors
         grads = self._grads
         if self.scale is not None:
-            self._unscale(grads)
+            self._unscale()
         if self.clips:
             self._clip(grads)
         if self.found is not None:  # a member whose gradient overflowed does not count the step
@@ -139,7 +139,7 @@ class PopulationOptimizer:
                               dampening=0.0, nesterov=False, maximize=False,
                               is_first_step=self.first_step and bool(mom), grad_scale=None, found_inf=found_inf)
 
-    def _unscale(self, grads: list[torch.Tensor]) -> None:
+    def _unscale(self) -> None:
         """Divide member j's gradients by its scale; found[j] = 1.0 where any is inf/NaN."""
         self.found.zero_()
         inv = self.scale.double().reciprocal().float()

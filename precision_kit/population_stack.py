@@ -81,10 +81,9 @@ def _layers(model: nn.Sequential) -> list[nn.Module]:
 
 
 def stack(models: list[nn.Module]) -> Stack:
-    """Stack models of one signature (`structure`); each parameter gets a persistent `.grad`."""
-    plans = [structure(m) for m in models]
-    if plans[0] is None or any(p != plans[0] for p in plans):
-        raise ValueError(f"members must share one stackable architecture; found {sorted(set(map(str, plans)))}")
+    """Stack models of one signature (`structure`, checked by `population.train_population`);
+    each parameter gets a persistent `.grad`."""
+    plan = structure(models[0])
     layers = [_layers(m) for m in models]
     with torch.no_grad():
         weights = [torch.stack([ls[k].weight for ls in layers]).contiguous() for k in range(len(layers[0]))]
@@ -94,9 +93,9 @@ def stack(models: list[nn.Module]) -> Stack:
         t.grad = torch.zeros_like(t)
     dropout = [[float(d.p) for d in m if isinstance(d, nn.Dropout)] for m in models]
     dropout = [list(ps) for ps in zip(*dropout, strict=True)]
-    plain = all(step[0] in ("flatten", "linear", "relu", "sigmoid") for step in plans[0])
+    plain = all(step[0] in ("flatten", "linear", "relu", "sigmoid") for step in plan)
     plain = plain and all(mlp_layers(m) is not None for m in models)
-    return Stack(plans[0], weights, biases, dropout, plain)
+    return Stack(plan, weights, biases, dropout, plain)
 
 
 def unstack(models: list[nn.Module], stacked: Stack) -> None:

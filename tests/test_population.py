@@ -239,7 +239,6 @@ def test_the_orchestrator_stacks_every_arm_of_the_suite():
     assert engine_for(mlp_arm) == "population"
     assert engine_for(mlp_arm.with_config(optimizer="rmsprop")) == "population"
     assert engine_for(Arm(ModelSpec("cnn"), BASE)) == "population"
-    assert engine_for(mlp_arm, recorder=object()) == "population"
 
 
 def test_stacked_runs_enter_and_leave_the_cache_per_seed(cache_dir, data):
