@@ -47,7 +47,7 @@ _TENSOR = "__tensor__"  # a JSON placeholder {"__tensor__": name} for a tensor o
 # The modules whose code decides what a trained model is.
 _KEY_MODULES = (
     "data.py", "idx.py", "models.py", "precision.py", "train.py", "mlp_step.py", "evaluate.py", "experiment.py",
-    "population.py", "population_stack.py", "population_optim.py",
+    "train_types.py", "population.py", "population_stack.py", "population_optim.py",
 )
 
 

@@ -28,7 +28,8 @@ from .evaluate import EvalResult, evaluate
 from .models import cnn, mlp
 from .population import train_population, unsupported_reason
 from .precision import get_precision
-from .train import EpochRecord, RunStatus, TrainConfig, TrainResult, train
+from .train import train
+from .train_types import EpochRecord, RunStatus, TrainConfig, TrainResult
 
 MODEL_KINDS = ("mlp", "cnn")
 

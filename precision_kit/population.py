@@ -47,7 +47,7 @@ from .evaluate import evaluate
 from .population_optim import PopulationOptimizer
 from .population_stack import ManualStep, forward, stack, structure, unstack
 from .precision import autocast, cast_model, check_supported, flush_denormals, matmul_mode
-from .train import CHECK_EVERY, EpochRecord, TrainConfig, TrainResult, data_generator
+from .train_types import CHECK_EVERY, EpochRecord, TrainConfig, TrainResult, data_generator
 
 # What every member of a population must share (the rest of a TrainConfig may differ).
 SHARED_FIELDS = ("epochs", "batch_size", "optimizer", "precision", "device", "evaluation", "max_steps")

@@ -10,7 +10,7 @@ import torch
 
 from .population_stack import Stack
 from .precision import get_precision
-from .train import TrainConfig
+from .train_types import TrainConfig
 
 # torch.amp.GradScaler's defaults, per member.
 INIT_SCALE, GROWTH, BACKOFF, GROWTH_INTERVAL = 2.0**16, 2.0, 0.5, 2000
