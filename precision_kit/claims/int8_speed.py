@@ -188,6 +188,7 @@ def bi7(ctx: Context, batch_size: int = 64, backend: str = "torch.ao") -> ClaimR
         raise ValueError(f"BI-7 batch_size={batch_size!r}; expected one of {', '.join(map(str, PASSES))}")
     if backend not in INT8_BACKENDS:
         raise ValueError(f"BI-7 backend={backend!r}; expected one of {', '.join(INT8_BACKENDS)}")
+    depth_arm(ctx, DEPTH)  # records the measured model's budget in this case's row: measure() may be cached
     measured = measure(ctx, batch_size)
     if backend in measured.unavailable:
         raise UnsupportedError(measured.unavailable[backend])
