@@ -21,7 +21,7 @@ from precision_kit.locate import ENV_DATA
 from precision_kit.machine import this_machine
 from precision_kit.precision import configure_cpu
 from precision_kit.timing import AlternatingTimer
-from precision_kit.verdicts import Verdict
+from precision_kit.verdicts import expectation
 
 EXPECTED = Path(__file__).resolve().parent.parent / "baselines" / "expected_verdicts.json"
 
@@ -62,7 +62,8 @@ def judge(request, benchmark, pk_profile, data_root):
     """`judge(claim_id, device, **params)`: run the claim, time what it is about against the
     reference GEMM in alternating rounds, record every figure in extra_info, add it to the
     ledger, and compare its verdict with the expected one in baselines/expected_verdicts.json
-    (a changed verdict fails; INCONCLUSIVE only warns)."""
+    (`verdicts.expectation`: a changed verdict fails; an expected INCONCLUSIVE accepts a
+    firmer verdict with a warning)."""
 
     def run(claim_id: str, device: str, rounds: int = ROUNDS, **params):
         if device == "cuda" and not torch.cuda.is_available():
@@ -89,15 +90,14 @@ def judge(request, benchmark, pk_profile, data_root):
             pytest.fail(f"HARNESS BROKEN in {claim_id} [{result.case}]: {result.harness_broken}")
         key = f"{claim_id}[{result.case}]"
         expected = _expected().get(pk_profile, {}).get(device, {}).get(key)
-        if result.verdict == Verdict.INCONCLUSIVE:
-            warnings.warn(f"{key} on {device} is INCONCLUSIVE: {result.line}", stacklevel=1)
-        elif expected is None:
+        if expected is None:
             warnings.warn(f"{key} on {device}: no expected verdict recorded in {EXPECTED.name}", stacklevel=1)
-        elif expected != str(result.verdict) and expected != "INCONCLUSIVE":
-            pytest.fail(
-                f"verdict of {key} on {device} ({pk_profile}) changed: expected {expected}, "
-                f"measured {result.verdict}: {result.line}"
-            )
+            return result
+        ok, message = expectation(expected, result.verdict)
+        if not ok:
+            pytest.fail(f"verdict of {key} on {device} ({pk_profile}) changed: {message}: {result.line}")
+        if message:
+            warnings.warn(f"{key} on {device}: {message}: {result.line}", stacklevel=1)
         return result
 
     return run

@@ -57,7 +57,7 @@ def summary(rows: list[dict[str, Any]]) -> str:
     counts: dict[str, int] = {}
     for r in rows:
         counts[r["verdict"]] = counts.get(r["verdict"], 0) + 1
-    return ", ".join(f"{counts[v]} {v}" for v in ("HOLDS", "FAILS", "INCONCLUSIVE") if v in counts)
+    return ", ".join(f"{counts[v]} {v}" for v in ("HOLDS", "FAILS", "INCONCLUSIVE", "UNTESTED") if v in counts)
 
 
 def write(

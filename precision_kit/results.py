@@ -20,7 +20,7 @@ from .errors import DataError
 from .ledger import SCHEMA, newest
 from .timing import Timing
 
-VERDICTS = ("HOLDS", "FAILS", "INCONCLUSIVE")
+VERDICTS = ("HOLDS", "FAILS", "INCONCLUSIVE", "UNTESTED")
 _HOW_TO = (
     "pass a run's ledger (.precision_kit/ledgers/<machine id>/NNNN_*.json, or that folder for the newest) "
     "or the --benchmark-autosave JSON of a `pytest bench/` run"

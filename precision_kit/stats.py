@@ -12,6 +12,8 @@ Across seeds (training randomness), the per-seed Δ get a Student t interval:
   (Δ significantly above the bound) → FAILS; else INCONCLUSIVE.
 - `superiority`: one-sided 95% lower bound of Δ > 0 → HOLDS; upper bound < 0 → FAILS; else
   INCONCLUSIVE.
+- `non_inferiority` ("B loses less than `margin` against A"): one-sided 95% lower bound of
+  Δ > −margin → HOLDS; upper bound < −margin → FAILS; else INCONCLUSIVE.
 
 On one test set, `precision_kit.mcnemar` compares per-image correctness of two models (exact
 McNemar test, Tango's score interval); the `*_images` judgements apply the same rules to it.
@@ -34,6 +36,7 @@ from scipy import stats as sps
 from .mcnemar import McNemar, mcnemar_exact, paired_bootstrap_images, tango_interval
 from .verdicts import (
     EQUIVALENCE,
+    NON_INFERIORITY,
     SUPERIORITY,
     UPPER_BOUND,
     Interval,
@@ -243,6 +246,22 @@ def superiority(a, b, confidence: float = 0.95) -> Judgement:
     d = paired_deltas(a, b)
     verdict, shown = _superiority_verdict(lower_bound(d, confidence), upper_bound(d, confidence))
     return Judgement(verdict, shown.estimate, shown, shown.n, SUPERIORITY)
+
+
+def non_inferiority(a, b, margin: float, confidence: float = 0.95) -> Judgement:
+    """Claim "B loses less than `margin` points against A" (Δ = b − a > −margin), with
+    one-sided t bounds at `confidence`. The line shows the lower bound, or the upper bound
+    when that one proves a FAIL (B loses more than the margin)."""
+    margin = _margin(margin)
+    d = paired_deltas(a, b)
+    low, high = lower_bound(d, confidence), upper_bound(d, confidence)
+    if low.low > -margin:
+        verdict, shown = Verdict.HOLDS, low
+    elif high.high < -margin:
+        verdict, shown = Verdict.FAILS, high
+    else:
+        verdict, shown = Verdict.INCONCLUSIVE, low
+    return Judgement(verdict, shown.estimate, shown, shown.n, NON_INFERIORITY, margin=margin)
 
 
 def _image_judgement(

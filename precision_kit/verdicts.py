@@ -29,7 +29,8 @@ MINUS = "\u2212"
 EQUIVALENCE = "equivalence"  # 90% CI inside [−margin, +margin] (TOST at 5%)
 UPPER_BOUND = "upper-bound"  # one-sided upper bound of Δ ≤ bound
 SUPERIORITY = "superiority"  # one-sided lower bound of Δ > 0
-TESTS = (EQUIVALENCE, UPPER_BOUND, SUPERIORITY)
+NON_INFERIORITY = "non-inferiority"  # one-sided lower bound of Δ > −margin
+TESTS = (EQUIVALENCE, UPPER_BOUND, SUPERIORITY, NON_INFERIORITY)
 
 
 class StatsInputError(PrecisionKitError, ValueError):
@@ -49,19 +50,49 @@ class Verdict(str, Enum):
     HOLDS = "HOLDS"
     FAILS = "FAILS"
     INCONCLUSIVE = "INCONCLUSIVE"
+    # The case ran at a budget that cannot reach the regime the claim is about (e.g. 1 of the
+    # source's 20 epochs): its figures are reported, no verdict on the claim is drawn.
+    UNTESTED = "UNTESTED"
 
     def __str__(self) -> str:
         return self.value
 
 
 def combine(*verdicts: Verdict) -> Verdict:
-    """The verdict of a claim with several parts: HOLDS if every part holds, FAILS if any
-    part fails, INCONCLUSIVE otherwise."""
+    """The verdict of a claim with several parts: FAILS if any part fails, else UNTESTED if
+    any part was not tested, HOLDS if every part holds, INCONCLUSIVE otherwise."""
     if any(v == Verdict.FAILS for v in verdicts):
         return Verdict.FAILS
+    if any(v == Verdict.UNTESTED for v in verdicts):
+        return Verdict.UNTESTED
     if all(v == Verdict.HOLDS for v in verdicts):
         return Verdict.HOLDS
     return Verdict.INCONCLUSIVE
+
+
+# How a measured verdict may differ from the expected one recorded with the baselines.
+FIRM = (Verdict.HOLDS, Verdict.FAILS)
+
+
+def expectation(expected: str, measured: Verdict) -> tuple[bool, str]:
+    """Whether `measured` meets the `expected` verdict, and what to report.
+
+    An expected HOLDS, FAILS or UNTESTED accepts only itself: a drift from HOLDS to
+    INCONCLUSIVE is a change the gate must see. An expected INCONCLUSIVE accepts INCONCLUSIVE,
+    or a firmer HOLDS/FAILS (more evidence than when it was recorded: reported, so that the
+    expected verdict is updated); UNTESTED never meets an expectation of a tested verdict."""
+    try:
+        want = Verdict(expected)
+    except ValueError:
+        raise ValueError(
+            f"expected verdict {expected!r} is not one of {', '.join(v.value for v in Verdict)}; "
+            "fix baselines/expected_verdicts.json"
+        ) from None
+    if measured == want:
+        return True, ""
+    if want == Verdict.INCONCLUSIVE and measured in FIRM:
+        return True, f"firmer than expected: {measured.value} where INCONCLUSIVE was recorded; update the expected verdict"
+    return False, f"expected {want.value}, measured {measured.value}"
 
 
 def signed(x: float, digits: int = 2) -> str:
@@ -178,8 +209,8 @@ class Judgement:
     def __post_init__(self) -> None:
         if self.test not in TESTS:
             raise ValueError(f"test must be one of {TESTS}, got {self.test!r}")
-        if (self.test == EQUIVALENCE) != (self.margin is not None):
-            raise ValueError("margin is given for, and only for, an equivalence test")
+        if (self.test in (EQUIVALENCE, NON_INFERIORITY)) != (self.margin is not None):
+            raise ValueError("margin is given for, and only for, an equivalence or non-inferiority test")
         if (self.test == UPPER_BOUND) != (self.bound is not None):
             raise ValueError("bound is given for, and only for, an upper-bound test")
         if (self.discordant is None) != (self.p_value is None):
@@ -194,6 +225,8 @@ class Judgement:
             return f"margin ±{plain(self.margin)}"
         if self.test == UPPER_BOUND:
             return f"bound ≤ {plain(self.bound)}"
+        if self.test == NON_INFERIORITY:
+            return f"Δ > {plain(-self.margin)}"
         return "Δ > 0"
 
     def line(self) -> str:

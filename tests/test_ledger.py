@@ -116,10 +116,11 @@ def test_a_case_says_whether_it_ran_at_the_sources_budget():
     assert quick.pick(2, 100, "epochs") == 2 and quick.pick(5, 5, "batch size") == 5
     quick.seeds()
     quick.pick(3, 10)  # not a budget figure (e.g. timing rounds): not recorded
-    assert quick.budget() == {"at_source_budget": False, "reduced": ["epochs 2 of 100", "seeds 5 of 10"]}
+    assert quick.budget() == {"at_source_budget": False, "reduced": ["epochs 2 of 100", "seeds 5 of 10"],
+                              "untested_by": ["epochs 2 of 100"], "independent_of_budget": []}
     paper = Context(profile="paper")
     paper.pick(2, 100, "epochs"), paper.seeds()
-    assert paper.budget() == {"at_source_budget": True, "reduced": []}
+    assert paper.budget() == {"at_source_budget": True, "reduced": [], "untested_by": [], "independent_of_budget": []}
     rows = [
         ledger.row({"claim": "X-1", "case": "a", "verdict": "HOLDS", "line": "l", "budget": quick.budget()}, "cpu",
                    "quick"),
@@ -140,6 +141,53 @@ def test_run_claim_attaches_the_budget_of_the_case(monkeypatch):
 
     monkeypatch.setitem(base.REGISTRY, "ZZ-1", base.Claim("ZZ-1", "s", "1", "st", "t", judge))
     result = base.run_claim("ZZ-1", base.Context(profile="quick"))
-    assert result.budget == {"at_source_budget": False, "reduced": ["epochs 1 of 20"]}
+    assert result.budget["reduced"] == ["epochs 1 of 20"] and result.budget["at_source_budget"] is False
     assert result.to_dict()["budget"] == result.budget
     assert base.run_claim("ZZ-1", base.Context(profile="paper")).budget["at_source_budget"] is True
+
+
+def _register(monkeypatch, judge, verdict="HOLDS"):
+    from precision_kit.claims import base
+
+    def wrapped(ctx, **params):
+        judge(ctx)
+        return base.ClaimResult("ZZ-2", "", base.Verdict(verdict), "Δ=+0.10 pt → " + verdict, figures={"a": [1.0]})
+
+    monkeypatch.setitem(base.REGISTRY, "ZZ-2", base.Claim("ZZ-2", "s", "1", "st", "t", wrapped))
+    return base
+
+
+def test_a_case_below_the_claims_regime_is_untested_never_fails(monkeypatch):
+    """1 of the source's 20 epochs cannot reach a "after 20 epochs" claim: neither its FAILS
+    nor its HOLDS is a verdict on the claim; the measured figures and the would-be verdict stay."""
+    for measured in ("FAILS", "HOLDS", "INCONCLUSIVE"):
+        base = _register(monkeypatch, lambda ctx: ctx.pick(1, 20, "epochs"), measured)
+        result = base.run_claim("ZZ-2", base.Context(profile="quick"))
+        assert result.verdict == base.Verdict.UNTESTED
+        assert result.line.startswith("UNTESTED: epochs 1 of 20") and measured in result.line
+        assert result.figures["verdict_at_this_budget"] == measured and result.figures["a"] == [1.0]
+        assert result.budget["untested_by"] == ["epochs 1 of 20"]
+        # the same judge at the source's budget keeps its verdict
+        assert base.run_claim("ZZ-2", base.Context(profile="paper")).verdict == base.Verdict(measured)
+
+
+def test_fewer_seeds_or_timing_rounds_do_not_make_a_case_untested(monkeypatch):
+    base = _register(monkeypatch, lambda ctx: (ctx.seeds(), ctx.pick(3, 5, "rounds", regime=False)), "FAILS")
+    result = base.run_claim("ZZ-2", base.Context(profile="quick"))
+    assert result.verdict == base.Verdict.FAILS and result.budget["reduced"] == ["seeds 5 of 10", "rounds 3 of 5"]
+
+
+def test_a_judge_can_state_why_its_figure_does_not_depend_on_the_budget(monkeypatch):
+    def judge(ctx):
+        ctx.pick(1, 10, "epochs")
+        ctx.independent_of_budget("a file's size does not depend on how long the model trained")
+
+    base = _register(monkeypatch, judge, "HOLDS")
+    result = base.run_claim("ZZ-2", base.Context(profile="quick"))
+    assert result.verdict == base.Verdict.HOLDS and result.budget["independent_of_budget"]
+
+
+def test_a_judge_can_declare_a_case_untested_itself(monkeypatch):
+    base = _register(monkeypatch, lambda ctx: ctx.untested("a stand-in setup"), "HOLDS")
+    result = base.run_claim("ZZ-2", base.Context(profile="quick"))
+    assert result.verdict == base.Verdict.UNTESTED and "a stand-in setup" in result.line

@@ -33,28 +33,60 @@ class Context:
     # The training-budget figures this case ran below the paper profile's (the source's own
     # setup), e.g. "epochs 2 of 100"; filled by `pick(..., what=...)` as the judge runs.
     reductions: list[str] = field(default_factory=list, compare=False, repr=False)
+    # The reductions among them that change the regime the claim is about (epochs, batch size,
+    # steps): a case with any is UNTESTED unless the judge says why its figure does not depend
+    # on them (`independent_of_budget`), or the judge declares it untested itself (`untested`).
+    regime: list[str] = field(default_factory=list, compare=False, repr=False)
+    independent: list[str] = field(default_factory=list, compare=False, repr=False)
 
     def __post_init__(self) -> None:
         if self.profile not in PROFILES:
             raise ValueError(f"profile={self.profile!r} is not supported; expected one of {', '.join(PROFILES)}")
 
-    def pick(self, quick, paper, what: str | None = None):
+    def pick(self, quick, paper, what: str | None = None, regime: bool = True):
         """The quick or the paper value of a figure. `what` names a training-budget figure
         (epochs, batch size, seeds, steps): a quick value below the paper's is recorded in
-        `reductions`, so the case's ledger row says it ran at a reduced budget."""
+        `reductions`, so the case's ledger row says it ran at a reduced budget. A reduction of
+        a figure that shapes the trained model (`regime=True`: epochs, batch size, steps, not
+        seeds or timing rounds) leaves the case UNTESTED (see `run_claim`)."""
         if what is not None and self.profile == "quick" and quick != paper:
             entry = f"{what} {_budget_text(quick)} of {_budget_text(paper)}"
             if entry not in self.reductions:
                 self.reductions.append(entry)
+            if regime and entry not in self.regime:
+                self.regime.append(entry)
         return quick if self.profile == "quick" else paper
 
     def seeds(self, quick: int = 5, paper: int = 10) -> range:
-        """The paired seeds of a claim: `quick` of them in the quick profile, `paper` in paper."""
-        return range(self.pick(quick, paper, "seeds"))
+        """The paired seeds of a claim: `quick` of them in the quick profile, `paper` in paper
+        (fewer seeds widen the interval, they do not change what is tested)."""
+        return range(self.pick(quick, paper, "seeds", regime=False))
+
+    def independent_of_budget(self, why: str) -> None:
+        """The judged figure does not depend on the training budget (a file size, a latency of
+        a fixed shape): a reduced budget still tests the claim; `why` is shown in the row."""
+        if why not in self.independent:
+            self.independent.append(why)
+
+    def untested(self, why: str) -> None:
+        """This case cannot reach the claim's regime in this profile, for a reason the
+        budget figures do not show (e.g. a stand-in setup)."""
+        if why not in self.regime:
+            self.regime.append(why)
+
+    @property
+    def reaches_regime(self) -> bool:
+        return not self.regime or bool(self.independent)
 
     def budget(self) -> dict[str, Any]:
-        """What the ledger row says of the budget: at the source's own, or reduced (and how)."""
-        return {"at_source_budget": not self.reductions, "reduced": list(self.reductions)}
+        """What the ledger row says of the budget: at the source's own, or reduced (and how),
+        and whether the reduced budget still tests the claim."""
+        return {
+            "at_source_budget": not self.reductions,
+            "reduced": list(self.reductions),
+            "untested_by": [] if self.reaches_regime else list(self.regime),
+            "independent_of_budget": list(self.independent),
+        }
 
     def require(self, value, quick_values, what: str) -> None:
         """Skip (NotInProfile) a parameter value that the quick profile leaves out."""
@@ -141,7 +173,19 @@ def run_claim(claim_id: str, ctx: Context, **params) -> ClaimResult:
         raise ValueError(f"unknown claim {claim_id!r}; known: {', '.join(sorted(REGISTRY))}") from None
     result = entry.judge(ctx, **params)
     result.budget = ctx.budget()
+    if not ctx.reaches_regime:
+        mark_untested(result, ctx.regime)
     return result
+
+
+def mark_untested(result: ClaimResult, why: list[str]) -> None:
+    """Turn a case judged below the claim's regime into UNTESTED: its figures stay (what was
+    measured at this budget, and the verdict it would have drawn), no verdict on the claim."""
+    if result.verdict == Verdict.UNTESTED:
+        return
+    result.figures["verdict_at_this_budget"] = str(result.verdict)
+    result.line = f"UNTESTED: {'; '.join(why)}, the claim's regime is not reached (at this budget: {result.line})"
+    result.verdict = Verdict.UNTESTED
 
 
 def diverged_note(dropped: list[str]) -> str:

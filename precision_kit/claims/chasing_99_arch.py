@@ -12,7 +12,6 @@ from ..experiment import run_seeds
 from ..stats import equivalence, superiority
 from .base import ClaimResult, Context, claim
 from .chasing_99 import (
-    QUICK_EPOCHS,
     SOURCE,
     arm,
     inference,
@@ -37,8 +36,8 @@ def width_step(width: int) -> tuple[int, int]:
 
 
 def deep_runs(ctx: Context, width: int, n, activation: str = "relu", epochs: int | None = None):
-    """3 hidden layers of `width`, lr 1e-4, batch 50: 2 epochs quick / 50 paper."""
-    epochs = epochs or ctx.pick(QUICK_EPOCHS, 50, "epochs")
+    """3 hidden layers of `width`, lr 1e-4, batch 50, the source's 50 epochs unless `epochs`."""
+    epochs = epochs or 50
     return run_seeds(arm(1e-4, epochs, depth=3, width=width, activation=activation), n, ctx.device, ctx.root)
 
 
@@ -51,11 +50,11 @@ def deep_runs(ctx: Context, width: int, n, activation: str = "relu", epochs: int
 )
 def ch4(ctx: Context, depth: int) -> ClaimResult:
     """Δ = acc(depth × 50) − acc(2 × 50), lr 1e-4, batch 50, paired seeds; HOLDS if the 90%
-    CI lies inside ±0.3 pt (TOST). n = 5 paired seeds at 2 epochs (quick) / 10 at the
+    CI lies inside ±0.3 pt (TOST). n = 5 (quick) / 10 (paper) paired seeds at the
     source's epochs (paper: 50 for 3 layers, 100 for 1 layer, the 2-layer run read there)."""
     if depth not in DEPTH_EPOCHS:
         raise ValueError(f"depth={depth!r} is not a case of CH-4; expected 1 or 3 (2 is the reference)")
-    epochs, n = ctx.pick(QUICK_EPOCHS, DEPTH_EPOCHS[depth], "epochs"), ctx.seeds()
+    epochs, n = DEPTH_EPOCHS[depth], ctx.seeds()
     base = lr4_runs(ctx, n)
     case = (
         deep_runs(ctx, 50, n)
@@ -88,8 +87,8 @@ def ch4(ctx: Context, depth: int) -> ClaimResult:
 def ch5(ctx: Context) -> ClaimResult:
     """Δ = acc(ReLU) − acc(sigmoid), 3 hidden layers of 50, lr 1e-4, batch 50, paired seeds
     (same initial weights: the activation has no parameters); HOLDS if the one-sided 95%
-    lower bound is > 0. n = 5 paired seeds at 2 epochs (quick) / 10 at 50 epochs (paper)."""
-    epochs, n = ctx.pick(QUICK_EPOCHS, 50, "epochs"), ctx.seeds()
+    lower bound is > 0. n = 5 (quick) / 10 (paper) paired seeds at 50 epochs."""
+    epochs, n = 50, ctx.seeds()
     relu = deep_runs(ctx, 50, n)
     sigmoid = deep_runs(ctx, 50, n, activation="sigmoid")
     acc_sig, acc_relu, note = paired_at(sigmoid, relu, epochs, epochs)
@@ -119,13 +118,13 @@ def ch5(ctx: Context) -> ClaimResult:
 def ch6(ctx: Context, width: int) -> ClaimResult:
     """One adjacent step of the width ordering: Δ = acc(wider) − acc(narrower) > 0 (one-sided
     95% lower bound), 3 hidden layers, lr 1e-4, batch 50, paired seeds. width=10 judges
-    50 > 10, 100 judges 100 > 50, 1000 judges 1000 > 100. n = 5 paired seeds at 2 epochs
-    (quick; width 1000: 3 seeds at 1 epoch, the width-100 runs read at epoch 1) / 10 seeds
-    at 50 epochs (paper)."""
+    50 > 10, 100 judges 100 > 50, 1000 judges 1000 > 100. n = 5 (quick) / 10 (paper) paired
+    seeds at the source's 50 epochs; quick's width 1000 runs 3 seeds for 1 epoch (the width-100
+    runs read at epoch 1): UNTESTED."""
     narrow, wide = width_step(width)
-    epochs, n = ctx.pick(QUICK_EPOCHS, 50, "epochs"), ctx.seeds()
-    if width == 1000 and ctx.profile == "quick":
-        epochs, n = QUICK_WIDE[0], range(QUICK_WIDE[1])
+    epochs, n = 50, ctx.seeds()
+    if width == 1000:
+        epochs, n = ctx.pick(QUICK_WIDE[0], 50, "epochs"), range(ctx.pick(QUICK_WIDE[1], 10, "seeds", regime=False))
     runs = {w: deep_runs(ctx, w, n, epochs=epochs if w == 1000 else None) for w in (narrow, wide)}
     acc_narrow, acc_wide, note = paired_at(runs[narrow], runs[wide], epochs, epochs)
     j = superiority(acc_narrow, acc_wide)

@@ -88,8 +88,8 @@ def en1(ctx: Context, batch_size: int) -> ClaimResult:
     spec = ModelSpec("mlp", depth=2, width=50, init="default")
     # The measurement's own sample (EN is the project's target, not a source's): a smaller
     # one in quick is a reduced budget of the row.
-    rounds = ctx.pick(3, 5, "rounds")
-    steps = ctx.pick(QUICK_STEPS[batch_size], PAPER_STEPS[batch_size], "steps per round")
+    rounds = ctx.pick(3, 5, "rounds", regime=False)
+    steps = ctx.pick(QUICK_STEPS[batch_size], PAPER_STEPS[batch_size], "steps per round", regime=False)
     config = TrainConfig(epochs=1, batch_size=batch_size, lr=1e-3, evaluation="none", max_steps=steps,
                          device=ctx.device)
     data = dataset(Arm(spec, config), ctx.device, ctx.root)
@@ -132,7 +132,7 @@ def en2(ctx: Context) -> ClaimResult:
     spec = ModelSpec("mlp", depth=2, width=128)
     config = TrainConfig(epochs=1, batch_size=512, lr=1e-3, evaluation="none", device=ctx.device)
     data = dataset(Arm(spec, config), ctx.device, ctx.root)
-    rounds = ctx.pick(3, 5, "rounds")
+    rounds = ctx.pick(3, 5, "rounds", regime=False)
     seconds = [_population_seconds(spec, data, config, MEMBERS) / MEMBERS for _ in range(1 + rounds)][1:]
     bound = mlp_epoch_flops(spec.build(0), len(data.train.labels)) / gemm_flops_per_second()
     ratios = [s / bound for s in seconds]

@@ -11,8 +11,8 @@ from typing import Any
 
 from .rows import source_of
 
-BADGE = {"HOLDS": "✅", "FAILS": "❌", "INCONCLUSIVE": "❔"}  # markdown
-SYMBOL = {"HOLDS": "✔", "FAILS": "✘", "INCONCLUSIVE": "?"}  # html: in every common font, no emoji font needed
+BADGE = {"HOLDS": "✅", "FAILS": "❌", "INCONCLUSIVE": "❔", "UNTESTED": "⏸"}  # markdown
+SYMBOL = {"HOLDS": "✔", "FAILS": "✘", "INCONCLUSIVE": "?", "UNTESTED": "–"}  # html: in every common font, no emoji font needed
 LEDGER_COLUMNS = ("Claim", "Source", "Claim in a few words", "Case", "Device", "Verdict", "Measured")
 HTML_LEDGER_COLUMNS = ("Claim", "Case", "Device", "Verdict", "Measured")
 CSS = """
@@ -23,7 +23,7 @@ h3{margin:.2em 0 .4em}table{border-collapse:collapse;font-size:.86em;margin:.6em
 th,td{border:1px solid #ccc;padding:4px 7px;vertical-align:top;text-align:left}
 th{background:#f2f2f2}tr:nth-child(even) td{background:#fafafa}
 .badge{display:inline-block;padding:2px 8px;border-radius:10px;font-weight:600;white-space:nowrap;color:#fff}
-.HOLDS{background:#1b7f3b}.FAILS{background:#c62828}.INCONCLUSIVE{background:#b26a00}
+.HOLDS{background:#1b7f3b}.FAILS{background:#c62828}.INCONCLUSIVE{background:#b26a00}.UNTESTED{background:#616161}
 .note{color:#555;font-style:italic}.ledger td.claim{background:#f7f7f7;min-width:180px;max-width:240px}
 .src{color:#666;font-size:.9em}td.case{white-space:nowrap}.toc{columns:2;font-size:.9em}.counts .badge{margin-right:6px}
 figure{margin:1.2em 0 2em;padding:10px;border:1px solid #e2e2e2;border-radius:6px;page-break-inside:avoid}

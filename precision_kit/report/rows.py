@@ -15,7 +15,7 @@ SOURCES = {
     "002": "002 (training dynamics)",
     "003": "003 (“Chasing 99%”)",
 }
-VERDICT_ORDER = {"FAILS": 0, "INCONCLUSIVE": 1, "HOLDS": 2}
+VERDICT_ORDER = {"FAILS": 0, "INCONCLUSIVE": 1, "HOLDS": 2, "UNTESTED": 3}
 
 
 def primary_device(rows: list[Row]) -> str | None:
