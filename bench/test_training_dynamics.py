@@ -3,8 +3,8 @@
 Each case is a thin wrapper: `judge` runs the claim from `precision_kit.claims` (training
 through the model cache; the Adam + dropout arm is shared by all five claims), times what
 the claim is about, stores every figure in `benchmark.extra_info` and checks the verdict
-against baselines/expected_verdicts.json. Quick: 1 epoch, 3 seeds (weak: INCONCLUSIVE is
-an honest outcome); paper: the source's 20 epochs, 5 seeds.
+against baselines/expected_verdicts.json. Quick: 1 epoch, 3 seeds (every case UNTESTED:
+one epoch of 20 cannot reach the claims' regime); paper: the source's 20 epochs, 5 seeds.
 """
 
 from __future__ import annotations

@@ -8,7 +8,11 @@ For every case both runs judged:
   recorded from (between-run noise: one case measured 33 ms in one unchanged run and 43 ms
   in the next). A slowdown is a regression only if it exceeds both the floor (25%) and
   twice the within-run noise (the larger relative range of the two runs' per-round
-  ratios). Cases under `MIN_GATED_SECONDS` per call are reported, not gated.
+  ratios). Cases under `MIN_GATED_SECONDS` per call are reported, not gated. Timings are
+  gated only against a baseline recorded on the same CPU model: the reference GEMM absorbs a
+  clock, not a microarchitecture (an AMD EPYC with AVX-512 BF16 runs bfloat16 autocast several
+  times faster, relative to its GEMM, than an Intel Xeon without it, in the same machine
+  class); against another model the timings are compared and reported, not gated.
 - accuracy: every per-seed test-accuracy list among the figures (a name with "accuracy",
   not "train" or "per_epoch"), paired by seed: Δ = current − baseline; a regression when
   the one-sided 95% upper t bound of the mean Δ is below −`ACCURACY_FLOOR` points (a real,
@@ -115,14 +119,33 @@ def gate(
             report.findings.append(Finding("missing", k, msg, True))
     for k in sorted(current.rows.keys() - baseline.rows.keys()):
         report.findings.append(Finding("added", k, "judged in this run, not in the baseline", False))
+    other_cpu = _other_cpu(baseline, current)
+    if other_cpu:
+        report.findings.append(Finding("timing", "*", other_cpu, False))
     for k in sorted(baseline.rows.keys() & current.rows.keys()):
         base, cur = baseline.rows[k], current.rows[k]
         report.compared += 1
         report.findings += _verdict(k, base, cur)
-        report.findings += _timing(k, base, cur, time_floor, min_seconds)
+        timings = _timing(k, base, cur, time_floor, min_seconds)
+        if other_cpu:
+            timings = [Finding(f.kind, f.case, f"{f.message} (not gated: other CPU model)", False) for f in timings]
+        report.findings += timings
         report.findings += _accuracy(k, base, cur)
         report.findings += _sizes(k, base, cur)
     return report
+
+
+def cpu_model(results: Results) -> str | None:
+    return (results.machine.get("precision_kit") or {}).get("cpu_model")
+
+
+def _other_cpu(baseline: Results, current: Results) -> str:
+    """'' when the two runs share a CPU model, else why their timings are not gated."""
+    a, b = cpu_model(baseline), cpu_model(current)
+    if a == b:
+        return ""
+    return (f"the baseline's timings come from {a!r}, this run's from {b!r}: timings are reported, not gated "
+            "(record a baseline on this CPU model to gate them)")
 
 
 def _verdict(k: str, base: dict, cur: dict) -> list[Finding]:

@@ -24,9 +24,10 @@ ROOT = Path(__file__).resolve().parent.parent
 CASE = "BI_2 and depth2 and torch.ao"  # one cheap real case: trains one small model, measures sizes
 
 
-def _pytest(tmp_path: Path, *args: str, data: Path | None = None) -> subprocess.CompletedProcess:
+def _pytest(tmp_path: Path, *args: str, data: Path | None = None, models: Path | None = None
+            ) -> subprocess.CompletedProcess:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("PYTEST_XDIST", "PYTEST_CURRENT"))}
-    env.update(PRECISION_KIT_CACHE=str(tmp_path / "models"), PRECISION_KIT_OFFLINE="1")
+    env.update(PRECISION_KIT_CACHE=str(models or tmp_path / "models"), PRECISION_KIT_OFFLINE="1")
     env.pop("PRECISION_KIT_DATA", None)  # the data root is passed as --data-root
     command = [sys.executable, "-m", "pytest", "bench/", "-q", "-p", "no:cacheprovider", "-p", "no:randomly",
                f"--pk-ledger-dir={tmp_path / 'ledgers'}", f"--benchmark-storage=file://{tmp_path / 'storage'}"]
@@ -43,9 +44,16 @@ def data() -> Path:
     pytest.skip("needs the real MNIST: set PRECISION_KIT_DATA to the folder that holds mnist/")
 
 
-def test_each_run_writes_its_own_ledger_outside_the_benchmark_storage(tmp_path, data):
+@pytest.fixture(scope="module")
+def models(tmp_path_factory) -> Path:
+    """One model cache for this module's runs of CASE: its five depth-2 models train once
+    (5 seeds × 10 epochs of MNIST, the source's budget), not once per test."""
+    return tmp_path_factory.mktemp("models")
+
+
+def test_each_run_writes_its_own_ledger_outside_the_benchmark_storage(tmp_path, data, models):
     for _ in range(2):
-        proc = _pytest(tmp_path, "-k", CASE, "--benchmark-autosave", data=data)
+        proc = _pytest(tmp_path, "-k", CASE, "--benchmark-autosave", data=data, models=models)
         assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
     [machine_dir] = (tmp_path / "ledgers").iterdir()
     ledgers = sorted(p.name for p in machine_dir.glob("*.json"))
@@ -66,31 +74,32 @@ def test_each_run_writes_its_own_ledger_outside_the_benchmark_storage(tmp_path, 
                               cwd=tmp_path)
     assert compared.returncode == 0 and "Failed to load" not in compared.stdout + compared.stderr
     # a run without --benchmark-autosave still gets a ledger of its own and overwrites none
-    assert _pytest(tmp_path, "-k", CASE, data=data).returncode == 0
+    assert _pytest(tmp_path, "-k", CASE, data=data, models=models).returncode == 0
     assert len(list(machine_dir.glob("*.json"))) == 3
     assert results.load(tmp_path / "ledgers").path.endswith(".json")  # a folder means its newest ledger
 
 
-def test_a_narrowed_run_fails_the_gate_unless_gated_on_its_own_cases(tmp_path, data):
-    assert _pytest(tmp_path, "-k", CASE, data=data).returncode == 0
+def test_a_narrowed_run_fails_the_gate_unless_gated_on_its_own_cases(tmp_path, data, models):
+    assert _pytest(tmp_path, "-k", CASE, data=data, models=models).returncode == 0
     [ledger] = (tmp_path / "ledgers").rglob("*.json")
     doc = json.loads(ledger.read_text())
     other = dict(doc["rows"][0], case="depth=4, backend=torch.ao")  # a baseline case this run will not judge
     baseline = tmp_path / "baseline.json"
     baseline.write_text(json.dumps({**doc, "rows": [*doc["rows"], other]}))
-    proc = _pytest(tmp_path, "-k", CASE, f"--pk-gate={baseline}", data=data)
+    proc = _pytest(tmp_path, "-k", CASE, f"--pk-gate={baseline}", data=data, models=models)
     assert proc.returncode == 1, proc.stdout[-3000:]
     assert "REGRESSION missing  BI-2[depth=4, backend=torch.ao]@cpu" in proc.stdout
-    narrowed = _pytest(tmp_path, "-k", CASE, f"--pk-gate={baseline}", "--pk-only-run-cases", data=data)
+    narrowed = _pytest(tmp_path, "-k", CASE, f"--pk-gate={baseline}", "--pk-only-run-cases", data=data,
+                       models=models)
     assert narrowed.returncode == 0, narrowed.stdout[-3000:]
     assert "1 baseline case(s) missing from this run, reported (--only-run-cases)" in narrowed.stdout
 
 
-def test_a_killed_run_keeps_every_case_it_finished(tmp_path, data):
+def test_a_killed_run_keeps_every_case_it_finished(tmp_path, data, models):
     """The ledger is written after each judged case: SIGKILL after the first case leaves a
     whole, valid ledger of what finished (a GPU window that runs out of time)."""
     env = {k: v for k, v in os.environ.items() if not k.startswith(("PYTEST_XDIST", "PYTEST_CURRENT"))}
-    env.update(PRECISION_KIT_CACHE=str(tmp_path / "models"), PRECISION_KIT_OFFLINE="1")
+    env.update(PRECISION_KIT_CACHE=str(models), PRECISION_KIT_OFFLINE="1")
     command = [sys.executable, "-m", "pytest", "bench/", "-q", "-p", "no:cacheprovider", "-k", "BI_2 and depth2",
                f"--pk-ledger-dir={tmp_path / 'ledgers'}", f"--data-root={data}"]
     proc = subprocess.Popen(command, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)

@@ -77,3 +77,43 @@ def test_bi5_warms_up_both_arms_and_says_so(fake_train, monkeypatch):
     assert max(result.figures["seconds"]["fp32"]) < 2.0
     assert result.verdict == Verdict.HOLDS and result.figures["ratio"] == pytest.approx(0.5, rel=0.05)
     assert "after 1 untimed" in result.line
+
+
+# ------------------------------------------------------------------- BI-3 and BI-4 judges
+@pytest.mark.parametrize(
+    "drops,verdict",
+    [
+        ([0.0, 0.02, -0.01, 0.01, 0.0], Verdict.FAILS),  # CI wholly below 0.5: "far smaller than claimed"
+        ([0.6, 0.9, 0.7, 1.1, 0.8], Verdict.HOLDS),  # inside the band
+        ([0.1, 0.9, 0.3, 0.7, 0.2], Verdict.HOLDS),  # a CI reaching into the band overlaps it
+        ([2.0, 2.2, 1.9, 2.1, 2.05], Verdict.FAILS),  # wholly above 1.2
+    ],
+)
+def test_bi3_about_part_fails_a_drop_far_from_the_band(drops, verdict):
+    from outcomes import drop_arms
+
+    int8, fp32 = drop_arms(drops)
+    assert depth_precision.about_band(int8, fp32).verdict is verdict
+
+
+def test_bi3_is_holds_only_if_both_parts_hold():
+    """BI-3 at the measured drops (≈ 0 pt): "at most 1.2" holds, "about 0.5–1.2" fails, so the
+    case FAILS; the old single-part judge called it HOLDS."""
+    from outcomes import drop_arms
+
+    from precision_kit.stats import at_most
+    from precision_kit.verdicts import combine
+
+    int8, fp32 = drop_arms([0.0, 0.02, -0.01, 0.01, 0.0])
+    at = at_most(int8, fp32, bound=1.2).verdict
+    about = depth_precision.about_band(int8, fp32).verdict
+    assert at is Verdict.HOLDS and about is Verdict.FAILS and combine(at, about) is Verdict.FAILS
+
+
+def test_bi4_reference_is_the_better_depth_by_its_mean_not_a_per_seed_max():
+    # depth 4 is better on average; a per-seed max would mix in depth 2's lucky seed
+    acc = {2: [97.0, 98.5, 97.0], 4: [97.8, 97.7, 97.9]}
+    assert depth_precision.reference_depth(acc) == 4
+    assert depth_precision.reference_depth({2: [98.0, 98.0], 4: [97.0, 97.0]}) == 2
+    with pytest.raises(ValueError, match="at least one seed"):
+        depth_precision.reference_depth({2: [], 4: []})

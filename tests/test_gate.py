@@ -85,6 +85,23 @@ def test_an_injected_slowdown_fails_the_gate_naming_case_and_figures(data, monke
     assert "slower" in finding.message and "× the reference" in finding.message and "tolerance" in finding.message
 
 
+def test_timings_from_another_cpu_model_are_reported_not_gated():
+    """An AMD EPYC's bfloat16 timings cannot gate an Intel Xeon of the same machine class:
+    the same 3× slowdown that fails against its own CPU model is only reported."""
+    from precision_kit.timing import Timing
+
+    fast = Timing((0.010, 0.010, 0.010), (0.010, 0.010, 0.010), "test reference")
+    slow = Timing((0.030, 0.030, 0.030), (0.010, 0.010, 0.010), "test reference")
+    base, cur = _run([_row("SZ-2", "bf16", {}, timing=fast)], "base"), _run([_row("SZ-2", "bf16", {}, timing=slow)], "cur")
+    assert gate.gate(base, cur).exit_code == gate.EXIT_REGRESSION
+    other = copy.deepcopy(base.machine)
+    other["precision_kit"]["cpu_model"] = "Another CPU @ 9 GHz"
+    report = gate.gate(results.Results("base", other, base.rows), cur)
+    assert report.exit_code == gate.EXIT_OK
+    assert any(f.case == "*" and "not gated" in f.message for f in report.findings)
+    assert any(f.kind == "timing" and "slower" in f.message and not f.regression for f in report.findings)
+
+
 def _accuracies(data, lr: float) -> list[float]:
     out = []
     for seed in SEEDS:

@@ -17,6 +17,7 @@ from precision_kit.stats import (
     equivalence,
     equivalence_images,
     mcnemar_exact,
+    non_inferiority,
     superiority,
     superiority_images,
 )
@@ -71,6 +72,24 @@ def test_at_most_verdicts(drops, verdict):
 def test_superiority_verdicts(deltas, verdict):
     """B > A: one-sided 95% lower bound > 0 → HOLDS; upper bound < 0 → FAILS."""
     assert superiority(*arms(deltas)).verdict is verdict
+
+
+@pytest.mark.parametrize(
+    "deltas,verdict",
+    [
+        ([0.38, 0.45, 0.30, 0.41, 0.36], Verdict.HOLDS),  # the source's table: fp16 *better* holds
+        ([-0.05, -0.02, 0.00, 0.01, -0.03], Verdict.HOLDS),  # lower bound ≈ −0.04 > −0.2
+        ([-0.50, -0.55, -0.60, -0.52, -0.58], Verdict.FAILS),  # upper bound ≈ −0.52 < −0.2
+        ([-0.30, 0.20, -0.10, 0.25, -0.40], Verdict.INCONCLUSIVE),  # bounds straddle −0.2
+    ],
+)
+def test_non_inferiority_verdicts(deltas, verdict):
+    """B "loses less than 0.2" against A: one-sided 95% lower bound of Δ > −0.2 → HOLDS; upper
+    bound < −0.2 → FAILS. Equivalence would FAIL the first row; the claim is one-sided."""
+    j = non_inferiority(*arms(deltas), margin=0.2)
+    assert j.verdict is verdict and j.test == "non-inferiority" and j.margin == 0.2
+    assert j.interval.sided == ("upper" if verdict is Verdict.FAILS else "lower")
+    assert j.line().endswith(f"Δ > {MINUS}0.2 → {verdict.value}")
 
 
 def test_image_verdicts():
@@ -133,3 +152,42 @@ def test_judgement_rejects_inconsistent_fields():
         Judgement(Verdict.HOLDS, 0.0, ci, 5, "equivalence")
     with pytest.raises(ValueError):
         Judgement(Verdict.HOLDS, 0.0, ci, 5, "superiority", discordant=(1, 2))
+
+
+# ------------------------------------------------------------------- several parts, expected verdicts
+def test_combine_fails_first_then_untested_then_holds():
+    from precision_kit.verdicts import combine
+
+    H, F, I, U = Verdict.HOLDS, Verdict.FAILS, Verdict.INCONCLUSIVE, Verdict.UNTESTED
+    assert combine(H, H) is H and combine(H, F) is F and combine(H, I) is I
+    assert combine(H, U) is U and combine(I, U) is U and combine(U, F) is F
+
+
+@pytest.mark.parametrize(
+    "expected,measured,ok",
+    [
+        ("HOLDS", "HOLDS", True),
+        ("HOLDS", "INCONCLUSIVE", False),  # drift away from a firm verdict fails
+        ("FAILS", "INCONCLUSIVE", False),
+        ("HOLDS", "UNTESTED", False),
+        ("UNTESTED", "UNTESTED", True),
+        ("UNTESTED", "HOLDS", False),  # a case that became tested needs its expectation recorded
+        ("INCONCLUSIVE", "INCONCLUSIVE", True),
+        ("INCONCLUSIVE", "HOLDS", True),  # firmer: accepted, reported
+        ("INCONCLUSIVE", "FAILS", True),
+        ("INCONCLUSIVE", "UNTESTED", False),
+    ],
+)
+def test_an_expected_verdict_accepts_only_itself_or_a_firmer_one(expected, measured, ok):
+    from precision_kit.verdicts import expectation
+
+    accepted, message = expectation(expected, Verdict(measured))
+    assert accepted is ok
+    assert (message == "") is (expected == measured)
+
+
+def test_an_unknown_expected_verdict_says_what_to_fix():
+    from precision_kit.verdicts import expectation
+
+    with pytest.raises(ValueError, match="expected_verdicts.json"):
+        expectation("PASSES", Verdict.HOLDS)

@@ -8,6 +8,7 @@ from . import (  # noqa: F401  (register)
     chasing_99,
     chasing_99_dynamics,
     depth_precision,
+    engine_loop,
     engine_speed,
     int8_speed,
     parameter_precision,

@@ -11,9 +11,11 @@ optimizer.
 Budgets: paper = the source's 20 epochs, 5 seeds, all four optimizers (5 CNN arms × 5 seeds
 × 20 epochs ≈ 500 CNN-epochs, ~2.5 h on an idle 2-core CPU). quick = 1 epoch, 3 seeds,
 Adam and SGD only: Adam with and without dropout and SGD, plus three 50-step Adam runs for
-TD-4 (≈ 9.3 CNN-epochs, ~165 s of training). Three seeds make every verdict weak: an
-INCONCLUSIVE quick verdict is an honest outcome, and quick FAILs of TD-1 and TD-2 mostly say
-that one epoch is not the source's 20 (each note says so).
+TD-4 (≈ 9.3 CNN-epochs, ~165 s of training). One epoch of the source's 20 cannot reach the
+regime the claims are about (99.3% after 20 epochs, convergence speed, late dropout gains,
+distributions "over training"), so every quick case is UNTESTED: its figures are reported
+and the verdict it would have drawn is kept as `verdict_at_this_budget`, never stored as an
+expected HOLDS or FAILS. Only the paper profile judges source 002.
 
 All arms run with the same `WeightRecorder` (it enters the cache key), so the Adam +
 dropout arm is trained once per seed and shared by TD-1 … TD-5.
@@ -75,8 +77,8 @@ def curve(run) -> list[float | None]:
 
 def budget_note(ctx: Context) -> str:
     return ctx.pick(
-        "quick budget: 1 epoch and 3 seeds, not the source's 20 epochs; the paper profile "
-        "is the real test",
+        "quick budget: 1 epoch and 3 seeds, not the source's 20 epochs (UNTESTED); the paper "
+        "profile is the real test",
         "",
     )
 
