@@ -50,7 +50,7 @@ from .precision import autocast, cast_model, check_supported, flush_denormals, m
 from .train_types import CHECK_EVERY, EpochRecord, TrainConfig, TrainResult, data_generator
 
 # What every member of a population must share (the rest of a TrainConfig may differ).
-SHARED_FIELDS = ("epochs", "batch_size", "optimizer", "precision", "device", "evaluation", "max_steps")
+SHARED_FIELDS = ("epochs", "batch_size", "optimizer", "precision", "device", "evaluation", "max_steps", "adam_eps")
 OPTIMIZERS = ("adam", "sgd", "sgd-momentum", "rmsprop")
 DROPOUT_SEED = 0xD209_0000  # + the member's seed: its dropout-mask generator
 

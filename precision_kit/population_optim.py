@@ -9,8 +9,7 @@ from __future__ import annotations
 import torch
 
 from .population_stack import Stack
-from .precision import get_precision
-from .train_types import TrainConfig
+from .train_types import TrainConfig, adam_eps
 
 # torch.amp.GradScaler's defaults, per member.
 INIT_SCALE, GROWTH, BACKOFF, GROWTH_INTERVAL = 2.0**16, 2.0, 0.5, 2000
@@ -33,7 +32,7 @@ class PopulationOptimizer:
         self.configs = configs
         self.size = len(configs)
         self.kind = configs[0].optimizer
-        self.eps = get_precision(mode).adam_eps
+        self.eps = adam_eps(configs[0])  # a population shares it (population.SHARED_FIELDS)
         self.lrs = [float(c.lr) for c in configs]
         self.device = device
         params = members.params

@@ -41,6 +41,9 @@ class TrainConfig:
     device: str = "cpu"
     evaluation: str = "epoch"  # test-set evaluation: every "epoch", only the "final" one, or "none"
     max_steps: int | None = None  # budget cap: stop after this many optimizer steps (last epoch partial)
+    # Adam's / RMSprop's eps; None = the precision's default (`train.adam_eps`). Set it to give
+    # a reference arm the eps a low precision needs (SZ-1's eps-matched fp32 control).
+    adam_eps: float | None = None
 
     def __post_init__(self) -> None:
         _positive("epochs", self.epochs)
@@ -65,6 +68,8 @@ class TrainConfig:
             raise ValueError(f"seed must be an int ≥ 0; found {self.seed!r}")
         if self.max_steps is not None:
             _positive("max_steps", self.max_steps)
+        if self.adam_eps is not None:
+            _positive("adam_eps", self.adam_eps, (float,))
         if self.evaluation not in EVALUATIONS:
             raise ValueError(
                 f"evaluation={self.evaluation!r} is not supported; expected one of {', '.join(EVALUATIONS)}"
@@ -74,6 +79,12 @@ class TrainConfig:
 
     def replace(self, **changes) -> TrainConfig:
         return dataclasses.replace(self, **changes)
+
+
+def adam_eps(config: TrainConfig) -> float:
+    """Adam's (and RMSprop's) eps: the config's own, else the precision's default (1e-8, and
+    larger where 1e-8 is not representable in the parameter dtype: fp16 1e-4, bf16 1e-6)."""
+    return config.adam_eps if config.adam_eps is not None else get_precision(config.precision).adam_eps
 
 
 @dataclass(frozen=True)

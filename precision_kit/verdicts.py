@@ -91,7 +91,8 @@ def expectation(expected: str, measured: Verdict) -> tuple[bool, str]:
     if measured == want:
         return True, ""
     if want == Verdict.INCONCLUSIVE and measured in FIRM:
-        return True, f"firmer than expected: {measured.value} where INCONCLUSIVE was recorded; update the expected verdict"
+        return True, (f"firmer than expected: {measured.value} where INCONCLUSIVE was recorded; "
+                      "update the expected verdict")
     return False, f"expected {want.value}, measured {measured.value}"
 
 

@@ -16,7 +16,7 @@ from synthetic import synthetic_dataset, train_on
 from torch import nn
 
 from precision_kit import binomial
-from precision_kit.claims import REGISTRY, chasing_99, chasing_99_arch
+from precision_kit.claims import REGISTRY, chasing_99, chasing_99_arch, chasing_99_setup
 from precision_kit.claims import chasing_99_confusions as cf
 from precision_kit.claims import chasing_99_dynamics as dyn
 from precision_kit.claims.base import ClaimResult, Context, paired_runs
@@ -261,7 +261,7 @@ def data():
 def synthetic_mnist(module_cache, data, monkeypatch):
     """CH-2's and CH-6's arms train on the synthetic data (one cache for the module), and
     CH-9/CH-10 read it back."""
-    train_on(data, monkeypatch, (chasing_99, chasing_99_arch, dyn), (dyn,))
+    train_on(data, monkeypatch, (chasing_99_setup, chasing_99, chasing_99_arch), (chasing_99_setup,))
     return Context(device="cpu")
 
 

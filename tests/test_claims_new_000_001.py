@@ -17,7 +17,7 @@ import torch
 from synthetic import synthetic_dataset, train_on
 
 from precision_kit import experiment
-from precision_kit.claims import REGISTRY, int8_speed, rounding_claims, rounding_values
+from precision_kit.claims import REGISTRY, int8_speed, parameter_precision_setup, rounding_claims, rounding_values
 from precision_kit.claims.base import ClaimResult, Context
 from precision_kit.claims.depth_precision import depth_arm
 from precision_kit.errors import UnsupportedError
@@ -174,7 +174,7 @@ def synthetic(cache_dir, data, monkeypatch):
     """BI-7 and SZ-10 train (a few steps, a cache of the test's own) and load the synthetic
     data instead of MNIST; every call to `run_seeds` is recorded."""
     calls = []
-    train_on(data, monkeypatch, (int8_speed, rounding_claims), (int8_speed,), calls)
+    train_on(data, monkeypatch, (int8_speed, parameter_precision_setup), (int8_speed,), calls)
     monkeypatch.setattr(int8_speed, "PASSES", {1: 4, 64: 2, 10_000: 1})  # short rounds: nothing here is timed
     int8_speed.measure.cache_clear()  # each test measures afresh (one measurement per batch size and process)
     return SimpleNamespace(ctx=Context(device="cpu"), calls=calls)

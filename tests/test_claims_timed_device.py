@@ -13,7 +13,7 @@ import json
 import pytest
 from synthetic import synthetic_dataset, train_on
 
-from precision_kit.claims import REGISTRY, depth_precision, rounding_claims, training_dynamics_repr
+from precision_kit.claims import REGISTRY, depth_precision, parameter_precision_setup, training_dynamics_repr
 from precision_kit.claims.base import ClaimResult, Context
 from precision_kit.claims.training_dynamics_measures import WeightRecorder
 from precision_kit.experiment import ModelSpec
@@ -31,7 +31,7 @@ def data():
 def synthetic_mnist(module_cache, data, monkeypatch):
     """Every claim module used here trains and loads the synthetic data instead of MNIST (one
     cache for the module, so BI-2, BI-3 and BI-4 train the depth-2 arm once)."""
-    run_seeds = train_on(data, monkeypatch, (depth_precision, rounding_claims), (depth_precision,))
+    run_seeds = train_on(data, monkeypatch, (depth_precision, parameter_precision_setup), (depth_precision,))
 
     def runs(ctx, arm):
         """TD-4's runs with a small MLP for the CNN: its weight statistics (KDE per layer and

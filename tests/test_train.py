@@ -215,3 +215,40 @@ def test_peak_is_reset_after_the_dataset_and_before_the_model_moves(monkeypatch,
     monkeypatch.setattr(train_module, "cast_model", lambda *args: events.append("cast model") or cast(*args))
     result = train(mlp(1, 16, seed=0), data, TrainConfig(max_steps=1, evaluation="none"))
     assert events == ["reset", "cast model"] and result.peak_memory_bytes is None
+
+
+def test_adam_eps_defaults_to_the_precision_and_can_be_set(data):
+    from precision_kit.train import adam_eps, make_optimizer
+
+    assert adam_eps(TrainConfig(precision="fp32")) == 1e-8
+    assert adam_eps(TrainConfig(precision="fp16")) == 1e-4
+    assert adam_eps(TrainConfig(precision="fp32", adam_eps=1e-4)) == 1e-4
+    with pytest.raises(ValueError, match="adam_eps must be a positive float"):
+        TrainConfig(adam_eps=0.0)
+    opt = make_optimizer(mlp(1, 8).parameters(), TrainConfig(adam_eps=1e-4), torch.device("cpu"))
+    assert opt.param_groups[0]["eps"] == 1e-4
+    # the eps changes the trajectory: a control arm differs from fp32 only in it
+    a = train(mlp(1, 16, seed=0), data, TrainConfig(epochs=1, batch_size=64, evaluation="none"))
+    b = train(mlp(1, 16, seed=0), data, TrainConfig(epochs=1, batch_size=64, evaluation="none", adam_eps=1e-4))
+    assert not torch.equal(a.model[1].weight, b.model[1].weight)
+
+
+def test_a_population_trains_the_eps_it_is_given_like_the_sequential_loop(data):
+    from precision_kit.population import train_population
+
+    config = TrainConfig(epochs=1, batch_size=64, evaluation="none", adam_eps=1e-4)
+    [pop] = train_population([mlp(1, 16, seed=0)], data, [config])
+    seq = train(mlp(1, 16, seed=0), data, config)
+    assert torch.allclose(pop.model[1].weight, seq.model[1].weight, atol=1e-6)
+
+
+def test_on_step_sees_every_optimizer_step_and_its_state(data):
+    seen = []
+
+    def probe(step, optimizer):
+        state = optimizer.state[optimizer.param_groups[0]["params"][0]]
+        seen.append((step, int(state["step"])))
+
+    result = train(mlp(1, 16, seed=0), data, TrainConfig(epochs=2, batch_size=64, evaluation="none"), on_step=probe)
+    assert [s for s, _ in seen] == list(range(1, result.steps + 1))
+    assert all(step == adam_step for step, adam_step in seen)

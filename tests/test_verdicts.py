@@ -158,9 +158,9 @@ def test_judgement_rejects_inconsistent_fields():
 def test_combine_fails_first_then_untested_then_holds():
     from precision_kit.verdicts import combine
 
-    H, F, I, U = Verdict.HOLDS, Verdict.FAILS, Verdict.INCONCLUSIVE, Verdict.UNTESTED
-    assert combine(H, H) is H and combine(H, F) is F and combine(H, I) is I
-    assert combine(H, U) is U and combine(I, U) is U and combine(U, F) is F
+    hold, fail, inc, unt = Verdict.HOLDS, Verdict.FAILS, Verdict.INCONCLUSIVE, Verdict.UNTESTED
+    assert combine(hold, hold) is hold and combine(hold, fail) is fail and combine(hold, inc) is inc
+    assert combine(hold, unt) is unt and combine(inc, unt) is unt and combine(unt, fail) is fail
 
 
 @pytest.mark.parametrize(

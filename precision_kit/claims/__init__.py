@@ -1,18 +1,27 @@
 """The claims ledger in code: every claim of CLAIMS.md, keyed by ID, with its judge.
 
-Importing this package registers every claim (one module per source document).
+Importing this package registers every claim: it imports each claim module (the modules
+with `@claim` judges) below. Claim modules import only downward (their source's `*_setup`
+module, pure helpers, `base`, `report_data` and the library), never one another, so adding a
+claim module means adding it here.
 """
 
 from . import (  # noqa: F401  (register)
     amp_speed,
     chasing_99,
+    chasing_99_arch,
+    chasing_99_confusions,
     chasing_99_dynamics,
+    clipping_claims,
     depth_precision,
     engine_loop,
     engine_speed,
     int8_speed,
     parameter_precision,
+    rounding_claims,
+    rounding_values,
     training_dynamics,
+    training_dynamics_repr,
 )
 from .base import PROFILES, REGISTRY, Claim, ClaimResult, Context, NotInProfile, claim, run_claim
 

@@ -1,6 +1,6 @@
 """Source 000, claim BI-5: mixed precision "benefits from hardware acceleration" — fp32
 against amp-fp16 training time in alternating rounds of one process, after untimed warm-up
-rounds, both arms on one training engine. Setup: `depth_precision`.
+rounds, both arms on one training engine. Setup: `depth_precision_setup`.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from ..stats import lower_bound, upper_bound
 from ..train import train
 from ..verdicts import Verdict
 from .base import ClaimResult, Context, claim
-from .depth_precision import SOURCE, depth_arm
+from .depth_precision_setup import SOURCE, depth_arm
 
 WARMUP_ROUNDS = 1  # BI-5: untimed rounds of every arm before the timed ones
 # BI-5: both arms through autograd. On the CPU, fp32 would otherwise take the autograd-free

@@ -1,6 +1,6 @@
 """Source 003 ("Chasing 99%"), section "3 Hidden Layer NN": claims CH-4 … CH-6 (depth,
 activation, width), at lr 1e-4 and batch 50 like the source. Setup, budgets and helpers
-are in `chasing_99`, which imports this module so that these claims register.
+are in `chasing_99_setup`.
 
 The sigmoid and width networks of the source have 3 hidden layers, so CH-5 and CH-6 pair
 3-hidden-layer arms; their reference (ReLU 3 × 50) is also CH-4's depth-3 arm.
@@ -11,9 +11,11 @@ from __future__ import annotations
 from ..experiment import run_seeds
 from ..stats import equivalence, superiority
 from .base import ClaimResult, Context, claim
-from .chasing_99 import (
+from .chasing_99_setup import (
+    QUICK_WIDE,
     SOURCE,
     arm,
+    deep_runs,
     inference,
     lr4_runs,
     pair_figures,
@@ -24,7 +26,6 @@ DEPTH_EPOCHS = {1: 100, 3: 50}  # paper: the source trained 1 hidden layer for 1
 STATED_DEPTH = {1: 97.27, 3: 97.31}
 STATED_WIDTH = {10: 93.56, 50: 97.31, 100: 97.81, 1000: 98.32}
 WIDTH_STEPS = {10: (10, 50), 100: (50, 100), 1000: (100, 1000)}  # case → (narrower, wider) judged
-QUICK_WIDE = (1, 3)  # quick, width 1000 (~10× the cost of width 100 per epoch): epochs, seeds
 
 
 def width_step(width: int) -> tuple[int, int]:
@@ -33,12 +34,6 @@ def width_step(width: int) -> tuple[int, int]:
         return WIDTH_STEPS[width]
     except KeyError:
         raise ValueError(f"width={width!r} is not a case of CH-6; expected one of {sorted(WIDTH_STEPS)}") from None
-
-
-def deep_runs(ctx: Context, width: int, n, activation: str = "relu", epochs: int | None = None):
-    """3 hidden layers of `width`, lr 1e-4, batch 50, the source's 50 epochs unless `epochs`."""
-    epochs = epochs or 50
-    return run_seeds(arm(1e-4, epochs, depth=3, width=width, activation=activation), n, ctx.device, ctx.root)
 
 
 @claim(

@@ -1,6 +1,6 @@
 """Source 003 ("Chasing 99%"): claim CH-10, which digits the lr 1e-2 and the width-1000
 models confuse, on the models CH-2 and CH-6 train (the source's wording and the budgets:
-`chasing_99_dynamics`, which registers this module).
+`chasing_99_dynamics`; the setup and the run helpers: `chasing_99_setup`).
 """
 
 from __future__ import annotations
@@ -13,9 +13,16 @@ from ..binomial import clopper_pearson, decisive, majority
 from ..errors import PrecisionKitError
 from ..evaluate import evaluate
 from .base import ClaimResult, Context, claim
-from .chasing_99 import SOURCE, lr4_runs
-from .chasing_99_arch import QUICK_WIDE, deep_runs
-from .chasing_99_dynamics import epochs_note, kept_runs, lr2_runs, run_data
+from .chasing_99_setup import (
+    QUICK_WIDE,
+    SOURCE,
+    deep_runs,
+    epochs_note,
+    kept_runs,
+    lr2_runs,
+    lr4_runs,
+    run_data,
+)
 
 OVERPREDICTED = 3  # CH-10, lr 1e-2
 CONFUSED_PAIR = (4, 9)  # CH-10, width 1000

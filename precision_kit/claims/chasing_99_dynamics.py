@@ -1,8 +1,8 @@
-"""Source 003 ("Chasing 99%"): claim CH-9 (dead ReLUs at a high learning rate), and the run
-helpers it shares with CH-10 (`chasing_99_confusions`: which digits the lr 1e-2 and the
-width-1000 models confuse), measured on the models that
+"""Source 003 ("Chasing 99%"): claim CH-9 (dead ReLUs at a high learning rate). It and CH-10
+(`chasing_99_confusions`: which digits the lr 1e-2 and the width-1000 models confuse) share
+their run helpers (`chasing_99_setup`) and are measured on the models that
 CH-2 and CH-6 already train: the same arms, seeds and budgets through the same functions
-(`chasing_99.arm`, `lr4_runs`, `chasing_99_arch.deep_runs`), so nothing retrains once those
+(`chasing_99_setup.arm`, `lr4_runs`, `deep_runs`), so nothing retrains once those
 claims have run. Each model is read back from the cache (`Trained.model()`) and measured once
 more: a forward pass over the 60,000 training images (CH-9) or the 10,000 test images (CH-10).
 
@@ -30,12 +30,11 @@ from torch import nn
 
 from ..errors import PrecisionKitError
 from ..evaluate import EVAL_BATCH, model_device_dtype
-from ..experiment import dataset, run_seeds
 from ..precision import matmul_mode
 from ..stats import Interval, lower_bound, superiority, upper_bound
 from ..verdicts import Verdict, combine, plain
-from .base import ClaimResult, Context, claim, diverged_note, paired_runs
-from .chasing_99 import SOURCE, arm, lr4_runs
+from .base import ClaimResult, Context, claim, paired_runs
+from .chasing_99_setup import SOURCE, epochs_note, lr2_runs, lr4_runs, run_data
 
 LARGE_SHARE = 10.0  # CH-9: percent of hidden units; at least a quarter of the source's "up to 40%"
 STATED_UP_TO = 40.0
@@ -124,29 +123,6 @@ def more_dead(high_lr: Sequence[float], low_lr: Sequence[float]):
     return superiority(low_lr, high_lr)
 
 
-# ---------------------------------------------------------------------------- runs
-def lr2_runs(ctx: Context, n):
-    """CH-2's lr 1e-2 arm (2 × 50, batch 50): the source's 100 epochs."""
-    return run_seeds(arm(1e-2, 100), n, ctx.device, ctx.root)
-
-
-def run_data(run, ctx: Context):
-    return dataset(run.arm, ctx.device, ctx.root)
-
-
-def kept_runs(runs: Sequence) -> tuple[list, str]:
-    """The runs that did not diverge (a diverged model predicts nothing) and a note on the others."""
-    dropped = [f"seed {r.seed}: {r.status}" for r in runs if r.diverged]
-    return [r for r in runs if not r.diverged], diverged_note(dropped)
-
-
-def epochs_note(ctx: Context, runs: Sequence, source_epochs: int, extra: str = "") -> str:
-    epochs = runs[0].arm.config.epochs if runs else 0
-    if epochs >= source_epochs:
-        return ""
-    return f"{ctx.profile}: {epochs} of the source's {source_epochs} epochs{extra}"
-
-
 # ---------------------------------------------------------------------------- claims
 @claim(
     "CH-9",
@@ -168,8 +144,9 @@ def ch9(ctx: Context) -> ClaimResult:
     constrained, inefficient model"). Judged: the mean dead share at lr 1e-2 is ≥ 10% (a
     quarter of the stated 40%): HOLDS if its one-sided 95% lower bound is ≥ 10%, FAILS if its
     upper bound is < 10%. A share above 40% is reported in the note, not failed. Both parts
-    must hold. n = 5 (quick) / 10 (paper) paired seeds at 100 epochs (Version 4's budget). Measured on the final weights (the
-    cache keeps no earlier ones). Timed: the dead-unit pass of one lr 1e-2 model."""
+    must hold. n = 5 (quick) / 10 (paper) paired seeds at 100 epochs (Version 4's budget).
+    Measured on the final weights (the cache keeps no earlier ones). Timed: the dead-unit pass
+    of one lr 1e-2 model."""
     n = ctx.seeds()
     pairs, note = paired_runs(lr2_runs(ctx, n), lr4_runs(ctx, n))
     if len(pairs) < 2:
@@ -215,5 +192,3 @@ def ch9(ctx: Context) -> ClaimResult:
         timed=lambda: dead_units(model, images),
     )
 
-
-from . import chasing_99_confusions  # noqa: E402, F401  (registers CH-10, which imports from here)

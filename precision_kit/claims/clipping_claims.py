@@ -10,7 +10,7 @@ from ..evaluate import evaluate
 from ..experiment import Arm, dataset, run_seeds
 from ..stats import equivalence
 from .base import ClaimResult, Context, claim, paired_accuracies
-from .parameter_precision import SOURCE, arm
+from .parameter_precision_setup import SOURCE, arm
 from .report_data import train_seconds
 
 CLIPS = (0.01, 0.05, 0.1, 0.5, 1.0)

@@ -1,11 +1,6 @@
-"""Source 000 (Bi, "network depth and numerical precision"): claims BI-1 … BI-5.
-
-Setup (sections 2.2, 2.3, Table 1, Listing 2): MLP 784 → 128 × depth → 10, ReLU,
-Xavier-uniform, Adam, inputs in [0, 1]; FP16 = autocast + GradScaler; INT8 = post-training
-dynamic quantization of the Linear layers. The source states no epochs, batch size or
-learning rate: 10 epochs, batch 64, lr 1e-3 (Adam's default), in both profiles (10 seeds
-paper, 5 quick, trained as populations). Quick reduces only BI-1's amp arms at depth 8 (1
-epoch, batch 128: amp-fp16 is emulated on a CPU without fp16 units), which are UNTESTED.
+"""Source 000 (Bi, "network depth and numerical precision"): claims BI-1 … BI-4 and the
+harness control CTRL-1. Setup, budgets and `depth_arm` (shared with BI-5 in `amp_speed` and
+BI-7 in `int8_speed`): `depth_precision_setup`.
 """
 
 from __future__ import annotations
@@ -14,41 +9,21 @@ import dataclasses
 from dataclasses import dataclass
 
 from ..evaluate import evaluate
-from ..experiment import Arm, ModelSpec, dataset, reevaluate, run_seeds
+from ..experiment import dataset, reevaluate, run_seeds
 from ..quantize import quantize_int8, quantized_layer_types
 from ..size import model_size
 from ..stats import at_most, mcnemar_exact, mean_ci, non_inferiority, paired_deltas
-from ..train import TrainConfig
 from ..verdicts import Interval, Verdict, combine, signed
 from .base import ClaimResult, Context, claim, paired_accuracies
+from .depth_precision_setup import (
+    QUICK_AMP_DEPTHS,
+    QUICK_DEPTHS,
+    QUICK_SOURCE_AMP_DEPTHS,
+    SETUPS,
+    SOURCE,
+    depth_arm,
+)
 from .report_data import epoch_curves
-
-SOURCE = "000_e98ab4010507ed48.txt"
-DEPTHS = (2, 4, 6, 8, 10)
-QUICK_DEPTHS = (2, 4, 8, 10)  # fp32 arms (BI-2 … BI-4)
-QUICK_AMP_DEPTHS = (2, 8)  # amp-fp16 is ~11× slower than fp32 on a CPU without fp16 units
-QUICK_SOURCE_AMP_DEPTHS = (2,)  # quick trains these amp depths at the source's budget, the rest reduced
-
-
-# BI-4's probe of the source's collapse (11.35% = every image called "1" at depths 8–10):
-# plain SGD, lr 0.01, batch 100, one epoch — a slow optimizer stopped early, which leaves
-# deep ReLU nets on the initial loss plateau (ln 10) while shallow ones have left it.
-SETUPS = {
-    "adam": dict(optimizer="adam", lr=1e-3),
-    "sgd-short": dict(optimizer="sgd", lr=1e-2, batch_size=100, epochs=1),
-}
-
-
-def depth_arm(ctx: Context, depth: int, precision: str = "fp32", setup: str = "adam", reduced: bool = False) -> Arm:
-    """The source's MLP at `depth`; `reduced`: quick trains 1 epoch at batch 128 (UNTESTED)."""
-    config = TrainConfig(
-        epochs=ctx.pick(1, 10, "epochs") if reduced else 10,
-        batch_size=ctx.pick(128, 64, "batch size") if reduced else 64,
-        lr=1e-3,
-        precision=precision,
-        evaluation="final",
-    ).replace(**SETUPS[setup])
-    return Arm(ModelSpec("mlp", depth=depth, width=128, init="xavier_uniform"), config)
 
 
 @claim(

@@ -27,7 +27,7 @@ from ..reference import gemm_flops_per_second, mlp_epoch_flops, plain_epoch, pla
 from ..train import TrainConfig, train
 from ..verdicts import Verdict, combine
 from .base import ClaimResult, Context, claim
-from .engine_speed import at_least, at_most
+from .ratio_bounds import at_least, at_most
 
 SOURCE = "project target (fast training engine)"
 TARGET_VS_PLAIN = {50: 3.5, 512: 10.0}

@@ -19,10 +19,9 @@ import time
 from ..experiment import Arm, ModelSpec, dataset
 from ..population import train_population
 from ..reference import gemm_flops_per_second, mlp_epoch_flops
-from ..stats import lower_bound, upper_bound
 from ..train import TrainConfig, train
-from ..verdicts import Verdict
 from .base import ClaimResult, Context, claim
+from .ratio_bounds import at_least, at_most
 
 SOURCE = "issue 11 (project target)"
 MEMBERS = 10
@@ -49,26 +48,6 @@ def _sequential_seconds(spec: ModelSpec, data, config: TrainConfig, n: int) -> f
     for seed in range(n):
         train(spec.build(seed), data, config.replace(seed=seed))
     return time.perf_counter() - start
-
-
-def _bounds(log_ratios: list[float]) -> tuple[float, float, float]:
-    """Mean ratio and its one-sided 95% lower and upper bounds, from log ratios in percent (100·ln)."""
-    mean = math.exp(statistics.mean(log_ratios) / 100)
-    return mean, math.exp(lower_bound(log_ratios).low / 100), math.exp(upper_bound(log_ratios).high / 100)
-
-
-def at_least(log_ratios: list[float], target: float) -> tuple[Verdict, float, float, float]:
-    """HOLDS if the lower bound of the mean ratio is ≥ target, FAILS if the upper bound is below it."""
-    mean, lo, hi = _bounds(log_ratios)
-    verdict = Verdict.HOLDS if lo >= target else Verdict.FAILS if hi < target else Verdict.INCONCLUSIVE
-    return verdict, mean, lo, hi
-
-
-def at_most(log_ratios: list[float], target: float) -> tuple[Verdict, float, float, float]:
-    """HOLDS if the upper bound of the mean ratio is ≤ target, FAILS if the lower bound is above it."""
-    mean, lo, hi = _bounds(log_ratios)
-    verdict = Verdict.HOLDS if hi <= target else Verdict.FAILS if lo > target else Verdict.INCONCLUSIVE
-    return verdict, mean, lo, hi
 
 
 @claim(

@@ -33,7 +33,7 @@ from ..size import model_size
 from ..stats import lower_bound, upper_bound
 from ..verdicts import Verdict
 from .base import ClaimResult, Context, claim
-from .depth_precision import SOURCE, depth_arm
+from .depth_precision_setup import SOURCE, depth_arm
 
 DEPTH, SEED = 2, 0  # BI-2/BI-3's trained depth-2 model, seed 0
 # Forward passes per timed round at each batch size: ~measurable time per round on a CPU;

@@ -1,17 +1,7 @@
-"""Source 001 (Katritschenko et al., "precision of parameters"): claims SZ-1 … SZ-4 here,
-SZ-5 … SZ-7 in `rounding_claims` (imported at the end of this module, which registers them).
-
-Setup (sections 5–6): a small fully connected MLP on MNIST. The source shows the network's
-structure only as a figure (Figure 3), never in the text; we chose 784 → 128 → 64 → 10 with
-ReLU (`ModelSpec("mlp", depth=2, width=(128, 64), init="default")`, PyTorch's default init,
-since the source names none), inputs scaled to [0, 1], Adam lr 1e-3. The source states no
-epochs or batch size: both profiles train 10 epochs at batch 64 (10 seeds paper, 5 quick,
-trained as populations), with `max_steps` caps in quick where amp-fp16 / pure fp16 (10–12×
-slower than fp32 on a CPU without fp16 units) would blow the quick budget (SZ-2's timed
-epochs, and SZ-4 and SZ-7, whose quick cases are therefore UNTESTED: see each judge).
-Precisions: fp64 / fp32 / fp16 / bf16 are *pure* modes (weights, activations, gradients and
-Adam state all in that dtype, as the source's first experiment); amp-fp16 = autocast +
-GradScaler with fp32 master weights (the source's "AMP" experiment).
+"""Source 001 (Katritschenko et al., "precision of parameters"): claims SZ-1 … SZ-3 here,
+SZ-4 in `clipping_claims`, SZ-5 … SZ-7 in `rounding_claims`, SZ-10 in `rounding_values`.
+Setup, model, budgets and the helpers they share (`arm`, `SPEC`, `better_note`, `fp32_runs`):
+`parameter_precision_setup`.
 """
 
 from __future__ import annotations
@@ -21,26 +11,17 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 from ..evaluate import evaluate
-from ..experiment import Arm, ModelSpec, dataset, run_seeds
+from ..experiment import dataset, run_seeds
 from ..precision import cast_for_inference
-from ..stats import Verdict, equivalence, mcnemar_exact, mean_ci
+from ..stats import Verdict, equivalence, mcnemar_exact, mean_ci, paired_deltas
 from ..train import TrainConfig, train
-from ..verdicts import combine
+from ..verdicts import combine, signed
+from . import eps_control
 from .base import ClaimResult, Context, claim, paired_accuracies
+from .parameter_precision_setup import SOURCE, SPEC, arm, better_note
 
-SOURCE = "001_0887f68cfdec8286.txt"
-SPEC = ModelSpec("mlp", depth=2, width=(128, 64), init="default")
 TIMING_PRECISIONS = ("fp64", "fp32", "fp16", "bf16")
 RATIO_BAND = (0.8, 1.25)  # "nearly identical": within ±20%, symmetric on a log scale
-
-
-def arm(ctx: Context, precision: str = "fp32", **config) -> Arm:
-    """The source's MLP under `precision`; `config` overrides TrainConfig fields."""
-    base = TrainConfig(
-        epochs=10, batch_size=64, lr=1e-3, precision=precision,
-        evaluation="final",
-    )
-    return Arm(SPEC, base.replace(**config))
 
 
 # ---------------------------------------------------------------------------- SZ-1
@@ -51,47 +32,61 @@ def arm(ctx: Context, precision: str = "fp32", **config) -> Arm:
     SOURCE,
     "6, Accuracy Across Bitwidths, Figure 4",
     "end-to-end fp16 (and fp64) training ≈ fp32 accuracy",
-    "paired seeds, Δ = acc(arm) − acc(fp32); 90% CI inside ±0.2 pt; fp64 vs fp32 is the control",
+    "paired seeds, Δ = acc(arm) − acc(fp32 with the arm's Adam eps); 90% CI inside ±0.2 pt; fp64 vs fp32 is the "
+    "control",
 )
 def sz1(ctx: Context, precision: str = "fp16") -> ClaimResult:
     """Pure `precision` training (fp16, or fp64; bf16 reported as its own arm) is equivalent to
-    fp32 within ±0.2 pt: n = 5 paired seeds (quick; 10 paper), TOST on the per-seed Δ.
-    The fp64-vs-fp32 pair is the control: with the same initial weights and data order both
-    wide formats must train equivalently; if that pair does not HOLD, the result is
-    `harness_broken` (the judge fixture then fails the case loudly).
+    fp32 within ±0.2 pt: n = 5 paired seeds (quick; 10 paper), TOST on the per-seed Δ. The
+    arms differ only in the dtype: fp16 and bf16 need a larger Adam eps (1e-4, 1e-6), so
+    their reference is fp32 trained with that eps (`eps_control`); the default-eps fp32 arm,
+    the eps's own effect and, for fp16, the share of Adam's second moment that underflows
+    are reported. The fp64-vs-fp32 pair is the harness control: with the same initial
+    weights and data order both wide formats must train equivalently; if that pair does not
+    HOLD, the result is `harness_broken` (the judge fixture then fails the case loudly).
     Timed: inference of the arm's model on the 10,000 test images."""
     if precision not in ("fp16", "fp64", "bf16"):
         raise ValueError(f"SZ-1 precision={precision!r}; expected fp16, fp64 or bf16")
     runs = {p: run_seeds(arm(ctx, p), ctx.seeds(), ctx.device, ctx.root)
             for p in ("fp32", "fp64", precision)}
-    acc32, acc, note = paired_accuracies(runs["fp32"], runs[precision])
-    j = equivalence(acc32, acc, margin=0.2)
+    control = eps_control.control_runs(ctx, arm(ctx), precision)
+    reference = control if control is not None else runs["fp32"]
+    acc_ref, acc, note = paired_accuracies(reference, runs[precision])
+    j = equivalence(acc_ref, acc, margin=0.2)
+    acc32, acc_vs_default, _ = paired_accuracies(runs["fp32"], runs[precision])
     c32, c64, control_note = paired_accuracies(runs["fp32"], runs["fp64"])
-    control = equivalence(c32, c64, margin=0.2)
+    harness = equivalence(c32, c64, margin=0.2)
     broken = None
-    if control.verdict != Verdict.HOLDS:
-        broken = (f"control fp64 vs fp32 is {control.verdict} ({control.line()}); expected HOLDS: "
+    if harness.verdict != Verdict.HOLDS:
+        broken = (f"control fp64 vs fp32 is {harness.verdict} ({harness.line()}); expected HOLDS: "
                   "two wide precisions must train equivalently. Check data order / init pairing "
                   "and the cache before reading any SZ-1 verdict.")
+    figures = {
+        "fp32_accuracy": acc32, f"{precision}_accuracy": acc, "judgement": j,
+        "control_fp64_vs_fp32": harness, "fp64_accuracy": c64,
+        "epochs": runs[precision][0].arm.config.epochs,
+        "vs_fp32_default_eps": mean_ci(paired_deltas(acc32, acc_vs_default), 0.90),
+    }
+    notes = [note, control_note, better_note(j, precision)]
+    if control is not None:
+        eps = eps_control.reference_eps(precision)
+        effect = eps_control.eps_effect(runs["fp32"], control)
+        figures.update(adam_eps=eps, fp32_same_eps_accuracy=acc_ref, eps_alone=effect["delta"])
+        notes.append(f"judged against fp32 with Adam eps {eps:g} (the {precision} arm's); against fp32 at eps 1e-8 "
+                     f"Δ={signed(figures['vs_fp32_default_eps'].estimate)} pt; the eps alone moves fp32 by "
+                     f"{signed(effect['delta'].estimate)} pt ({effect['delta'].text()})")
+        if precision == "fp16":
+            probe = eps_control.underflow_probe(ctx, arm(ctx, precision), arm(ctx).with_config(adam_eps=eps))
+            figures["adam_second_moment"] = probe
+            notes.append(eps_control.probe_note(probe, eps))
     model, data = runs[precision][0].model(ctx.device), dataset(arm(ctx), ctx.device, ctx.root)
     return ClaimResult(
         "SZ-1", f"precision={precision}", j.verdict, j.line(),
-        figures={
-            "fp32_accuracy": acc32, f"{precision}_accuracy": acc, "judgement": j,
-            "control_fp64_vs_fp32": control, "fp64_accuracy": c64,
-            "epochs": runs[precision][0].arm.config.epochs,
-        },
-        note="; ".join(n for n in (note, control_note, better_note(j, precision)) if n),
+        figures=figures,
+        note="; ".join(n for n in notes if n),
         timed=lambda: evaluate(model, data, "test", precision),
         harness_broken=broken,
     )
-
-
-def better_note(j, precision: str) -> str:
-    """Say so when an equivalence FAILS because the low-precision arm is *better*."""
-    if j.verdict == Verdict.FAILS and j.delta > 0:
-        return f"{precision} is better than fp32, not worse (Δ > +margin)"
-    return ""
 
 
 # ---------------------------------------------------------------------------- SZ-2
@@ -239,5 +234,3 @@ def sz3(ctx: Context, precision: str = "fp16") -> ClaimResult:
         timed=lambda: evaluate(cast, data, "test", precision),
     )
 
-
-from . import clipping_claims, rounding_claims, rounding_values  # noqa: E402, F401  (register SZ-4 … SZ-7, SZ-10)

@@ -1,6 +1,6 @@
 """Source 001, claims SZ-5 … SZ-7: decimal rounding of trained weights, the range of the
 weights, and the 5-fold cross-validation protocol. Setup, model and profiles: see
-`parameter_precision` (which imports this module, registering these claims).
+`parameter_precision_setup`.
 
 SZ-7 needs training on folds of the train split, which `experiment.run_arm` (whole MNIST)
 cannot do: `fold_run` trains with `train.train` on each fold `Dataset` and caches the result
@@ -19,7 +19,7 @@ import torch
 from .. import cache
 from ..data import kfold_indices
 from ..evaluate import evaluate
-from ..experiment import dataset, run_seeds
+from ..experiment import dataset
 from ..packing import pack_rounded
 from ..precision import get_precision
 from ..quantize import round_weights
@@ -27,7 +27,7 @@ from ..size import model_size
 from ..stats import Verdict, at_most, equivalence, mcnemar_exact, superiority
 from ..train import train
 from .base import ClaimResult, Context, claim
-from .parameter_precision import SOURCE, SPEC, arm, better_note
+from .parameter_precision_setup import SOURCE, SPEC, arm, better_note, fp32_runs
 from .report_data import rounded_value_counts
 
 CHANCE = 10.0  # percent, 10 balanced classes
@@ -74,10 +74,6 @@ def format_mean_sd(values) -> str:
     m = sum(values) / n
     sd = math.sqrt(sum((v - m) ** 2 for v in values) / (n - 1)) if n > 1 else 0.0
     return f"{m:.2f} ± {sd:.2f}"
-
-
-def fp32_runs(ctx: Context):
-    return [r for r in run_seeds(arm(ctx), ctx.seeds(), ctx.device, ctx.root) if not r.diverged]
 
 
 # ---------------------------------------------------------------------------- SZ-5

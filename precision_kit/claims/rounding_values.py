@@ -1,15 +1,14 @@
 """Source 001, claim SZ-10: rounding trained weights to 1 decimal leaves at most 19 distinct
-values (section 6). Counted exactly on the fp32 models SZ-5 and SZ-6 train (`fp32_runs`);
-registered by `parameter_precision`, which imports this module.
+values (section 6). Counted exactly on the fp32 models SZ-5 and SZ-6 train
+(`parameter_precision_setup.fp32_runs`).
 """
 
 from __future__ import annotations
 
 from ..verdicts import Verdict
 from .base import ClaimResult, Context, claim
-from .parameter_precision import SOURCE
+from .parameter_precision_setup import SOURCE, fp32_runs
 from .report_data import rounded_value_counts
-from .rounding_claims import fp32_runs
 
 DISTINCT_BOUND = 19  # k/10 for k = −9 … 9: every weight inside (−0.95, 0.95)
 DISTINCT_DECIMALS = (1, 2, 3, 4)

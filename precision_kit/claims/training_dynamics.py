@@ -1,24 +1,6 @@
-"""Source 002 ("Neural network training dynamics on MNIST"): claims TD-1 … TD-5.
-
-Setup (sections 3.2, 3.3): CNN conv(32) → 2×2 max-pool → conv(64) → 2×2 max-pool → FC 128
-ReLU → dropout 0.5 → 10 (`models.cnn`: 3×3 unpadded kernels, PyTorch's default init drawn
-from the seed's generator), inputs in [0, 1], batch 128; SGD lr 0.01, SGD + momentum 0.9
-lr 0.01, RMSProp lr 0.001, Adam lr 0.001; test accuracy at every epoch end (the source's
-per-epoch checkpoints). The source applies "decay schedules" without saying which: we use
-an exponential decay of the learning rate by 0.95 per epoch (`lr_decay=0.95`) for every
-optimizer.
-
-Budgets: paper = the source's 20 epochs, 5 seeds, all four optimizers (5 CNN arms × 5 seeds
-× 20 epochs ≈ 500 CNN-epochs, ~2.5 h on an idle 2-core CPU). quick = 1 epoch, 3 seeds,
-Adam and SGD only: Adam with and without dropout and SGD, plus three 50-step Adam runs for
-TD-4 (≈ 9.3 CNN-epochs, ~165 s of training). One epoch of the source's 20 cannot reach the
-regime the claims are about (99.3% after 20 epochs, convergence speed, late dropout gains,
-distributions "over training"), so every quick case is UNTESTED: its figures are reported
-and the verdict it would have drawn is kept as `verdict_at_this_budget`, never stored as an
-expected HOLDS or FAILS. Only the paper profile judges source 002.
-
-All arms run with the same `WeightRecorder` (it enters the cache key), so the Adam +
-dropout arm is trained once per seed and shared by TD-1 … TD-5.
+"""Source 002 ("Neural network training dynamics on MNIST"): claims TD-1 … TD-3 (the
+accuracy reached, Adam against the other optimizers, dropout); TD-4 and TD-5 live in
+`training_dynamics_repr`. Setup, budgets and the shared run helpers: `training_dynamics_setup`.
 """
 
 from __future__ import annotations
@@ -27,41 +9,20 @@ import torch
 import torch.nn.functional as F
 
 from ..evaluate import forward_split
-from ..experiment import Arm, ModelSpec, dataset, run_seeds
+from ..experiment import Arm, dataset
 from ..stats import equivalence, lower_bound, mean_ci, superiority, upper_bound
-from ..train import TrainConfig, make_optimizer
+from ..train import make_optimizer
 from ..verdicts import Verdict, combine, signed
 from .base import ClaimResult, Context, claim, paired_accuracies
-from .training_dynamics_measures import WeightRecorder, epochs_to_threshold
+from .training_dynamics_measures import epochs_to_threshold
+from .training_dynamics_setup import LR, LR_DECAY, SOURCE, budget_note, cnn_arm, join, runs
 
-SOURCE = "002_9ea8c6d841662f93.txt"
-LR = {"adam": 1e-3, "sgd": 1e-2, "sgd-momentum": 1e-2, "rmsprop": 1e-3}
-LR_DECAY = 0.95  # per epoch; the source names no schedule
 OPTIMIZERS = ("sgd", "sgd-momentum", "rmsprop")  # compared with Adam in TD-2
 QUICK_OPTIMIZERS = ("sgd",)
 TARGET = 99.3  # TD-1
 SPEED_THRESHOLD = 98.0  # TD-2: epochs to reach this test accuracy
 FINAL_MARGIN = 0.3  # TD-2: "final accuracies are comparable"
 TIMED_IMAGES = 2000
-
-
-def cnn_arm(ctx: Context, optimizer: str = "adam", dropout: float = 0.5, max_steps=None) -> Arm:
-    config = TrainConfig(
-        epochs=ctx.pick(1, 20, "epochs"),
-        batch_size=128,
-        lr=LR[optimizer],
-        optimizer=optimizer,
-        momentum=0.9,
-        lr_decay=LR_DECAY,
-        evaluation="epoch",
-        max_steps=max_steps,
-    )
-    return Arm(ModelSpec("cnn", dropout=float(dropout), init="default"), config)
-
-
-def runs(ctx: Context, arm: Arm):
-    """Every seed of `arm`, trained (or loaded) with the TD-4 weight recorder attached."""
-    return run_seeds(arm, ctx.seeds(3, 5), ctx.device, ctx.root, recorder=WeightRecorder())
 
 
 def paired_runs(a_runs, b_runs):
@@ -75,23 +36,11 @@ def curve(run) -> list[float | None]:
     return [e.test_accuracy for e in run.epochs]
 
 
-def budget_note(ctx: Context) -> str:
-    return ctx.pick(
-        "quick budget: 1 epoch and 3 seeds, not the source's 20 epochs (UNTESTED); the paper "
-        "profile is the real test",
-        "",
-    )
-
-
 def inference(model, data, n: int = TIMED_IMAGES):
     """Timed target: inference on the first `n` test images (all 10,000 take ~4 s per round
     on a 2-core CPU, ~10 s when it is shared)."""
     images = data.test.images[:n]
     return lambda: forward_split(model, images)
-
-
-def join(*parts: str) -> str:
-    return "; ".join(p for p in parts if p)
 
 
 @claim(
@@ -262,5 +211,3 @@ def td3(ctx: Context) -> ClaimResult:
         timed=inference(model, data),  # the dropout model
     )
 
-
-from . import training_dynamics_repr  # noqa: E402, F401  (registers TD-4 and TD-5)

@@ -1,8 +1,8 @@
 """Source 002, claims TD-4 and TD-5: what the trained CNN's weights and activations look like.
 
-Imported (and so registered) by `training_dynamics`, whose arms it shares: the Adam +
-dropout arm of every seed, recorded by `WeightRecorder` (see that module's docstring for
-the setup and the budgets).
+It shares the arms of TD-1 … TD-3 (`training_dynamics`): the Adam + dropout arm of every
+seed, recorded by `WeightRecorder` (see `training_dynamics_setup` for the setup, the budgets
+and the run helpers).
 """
 
 from __future__ import annotations
@@ -18,13 +18,13 @@ from ..models import penultimate
 from ..stats import lower_bound, superiority
 from ..verdicts import Verdict, signed
 from .base import ClaimResult, Context, claim
-from .training_dynamics import SOURCE, budget_note, cnn_arm, join, runs
 from .training_dynamics_measures import (
     WeightRecorder,
     knn_loo_accuracy,
     pca_2d,
     silhouette,
 )
+from .training_dynamics_setup import SOURCE, budget_note, cnn_arm, join, runs
 
 SHAPE_STATS = ("w1", "modes", "bimodality", "kurtosis")
 EARLY_STEPS = 50  # quick TD-4: a first checkpoint inside the single epoch

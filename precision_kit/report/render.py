@@ -12,7 +12,8 @@ from typing import Any
 from .rows import source_of
 
 BADGE = {"HOLDS": "✅", "FAILS": "❌", "INCONCLUSIVE": "❔", "UNTESTED": "⏸"}  # markdown
-SYMBOL = {"HOLDS": "✔", "FAILS": "✘", "INCONCLUSIVE": "?", "UNTESTED": "–"}  # html: in every common font, no emoji font needed
+# html: in every common font, no emoji font needed
+SYMBOL = {"HOLDS": "✔", "FAILS": "✘", "INCONCLUSIVE": "?", "UNTESTED": "–"}
 LEDGER_COLUMNS = ("Claim", "Source", "Claim in a few words", "Case", "Device", "Verdict", "Measured")
 HTML_LEDGER_COLUMNS = ("Claim", "Case", "Device", "Verdict", "Measured")
 CSS = """
