@@ -45,7 +45,7 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 test: $(STAMP)
-	$(PY) -m pytest tests/ -q -n 2 $(PYTEST_ARGS)
+	$(PY) -m pytest tests/ -q -n 2 --dist loadgroup $(PYTEST_ARGS)
 
 bench: $(STAMP)
 	$(PY) -m pytest bench/ --benchmark-autosave $(BENCH_ARGS)
@@ -68,7 +68,7 @@ $(GPU_IMAGE_VENV)/.installed:
 	touch $@
 
 test-gpu-image: $(GPU_IMAGE_VENV)/.installed
-	PYTHONPATH=. $(GPU_IMAGE_VENV)/bin/python -m pytest tests/ -q -n 2 -p no:cacheprovider $(PYTEST_ARGS)
+	PYTHONPATH=. $(GPU_IMAGE_VENV)/bin/python -m pytest tests/ -q -n 2 --dist loadgroup -p no:cacheprovider $(PYTEST_ARGS)
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check precision_kit bench tests tools conftest.py

@@ -20,6 +20,9 @@ import pytest
 
 from precision_kit import results
 
+# One xdist worker runs this module (`make test` passes --dist loadgroup), so the module's
+# model cache trains CASE's five models once, not once per worker.
+pytestmark = pytest.mark.xdist_group("bench-wiring")
 ROOT = Path(__file__).resolve().parent.parent
 CASE = "BI_2 and depth2 and torch.ao"  # one cheap real case: trains one small model, measures sizes
 

@@ -271,3 +271,25 @@ def test_a_baseline_of_several_runs_keeps_their_between_run_noise(tmp_path, caps
     capsys.readouterr()
     assert main(["gate", str(run("slower", 0.06)), "--baseline", str(target)]) == gate.EXIT_REGRESSION
     assert "3× the reference vs at most 2.15× in 2 baseline run(s) (+40%" in capsys.readouterr().out
+
+
+def test_a_speed_claims_verdict_is_gated_only_on_its_own_cpu_model():
+    base_row = dict(_row("BI-7", "batch_size=64-torch.ao", {}, verdict="HOLDS"), speed_claim=True)
+    cur_row = dict(_row("BI-7", "batch_size=64-torch.ao", {}, verdict="FAILS"), speed_claim=True)
+    base, cur = _run([base_row], "base"), _run([cur_row], "cur")
+    assert gate.gate(base, cur).exit_code == gate.EXIT_REGRESSION  # same CPU model: a regression
+    other = copy.deepcopy(base.machine)
+    other["precision_kit"]["cpu_model"] = "Another CPU @ 9 GHz"
+    report = gate.gate(results.Results("base", other, base.rows), cur)
+    assert report.exit_code == gate.EXIT_OK
+    [finding] = [f for f in report.findings if f.kind == "verdict"]
+    assert "not gated" in finding.message and not finding.regression
+    # an accuracy claim's verdict change fails against any CPU model of the class
+    acc = _run([_row("SZ-1", "fp16", {}, verdict="HOLDS")], "b"), _run([_row("SZ-1", "fp16", {}, verdict="FAILS")], "c")
+    assert gate.gate(results.Results("b", other, acc[0].rows), acc[1]).exit_code == gate.EXIT_REGRESSION
+
+
+def test_speed_claims_get_no_expected_verdict():
+    rows = [dict(_row("EN-1", "batch_size=1", {}, verdict="FAILS"), speed_claim=True),
+            _row("SZ-1", "fp16", {}, verdict="HOLDS")]
+    assert ledger.expected_verdicts(rows) == {"quick": {"cpu": {"SZ-1[fp16]": "HOLDS"}}}

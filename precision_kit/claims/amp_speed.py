@@ -51,6 +51,7 @@ def alternating_seconds(configs: dict, build, data, rounds: int, warmup: int = W
     "2.3, 4",
     "mixed precision trains faster (hardware acceleration)",
     "alternating rounds in one run: training-step time amp-fp16 / fp32; holds if amp is faster (95% one-sided)",
+    speed=True,
 )
 def bi5(ctx: Context, depth: int = 2) -> ClaimResult:
     """Time of `steps` training steps in amp-fp16 and fp32, alternating over ROUNDS rounds in

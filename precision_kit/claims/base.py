@@ -129,6 +129,7 @@ class ClaimResult:
             "claim": self.claim_id,
             "source": claim.source if claim else None,
             "statement": claim.statement if claim else None,
+            "speed_claim": bool(claim and claim.speed),
             "case": self.case,
             "verdict": str(self.verdict),
             "line": self.line,
@@ -148,18 +149,22 @@ class Claim:
     statement: str  # the claim in a few words
     test: str  # how it is judged
     judge: Callable[..., ClaimResult] = field(repr=False)
+    # A speed claim's verdict is a ratio of times on this machine: another CPU model (same
+    # machine class) may rightly reach another verdict, so it is gated only against the same
+    # CPU model and gets no machine-independent expected verdict.
+    speed: bool = False
 
 
 REGISTRY: dict[str, Claim] = {}
 
 
-def claim(id: str, source: str, section: str, statement: str, test: str):
-    """Register the decorated judge function as the claim `id`."""
+def claim(id: str, source: str, section: str, statement: str, test: str, speed: bool = False):
+    """Register the decorated judge function as the claim `id` (`speed`: see `Claim.speed`)."""
 
     def register(judge: Callable[..., ClaimResult]) -> Callable[..., ClaimResult]:
         if id in REGISTRY:
             raise ValueError(f"claim {id} is registered twice")
-        REGISTRY[id] = Claim(id, source, section, statement, test, judge)
+        REGISTRY[id] = Claim(id, source, section, statement, test, judge, speed)
         return judge
 
     return register

@@ -50,6 +50,7 @@ def _cpu_only(ctx: Context, what: str) -> None:
     "the engine trains an epoch ≥ 3.5× (batch 50) / ≥ 10× (batch 512) faster than the sources' DataLoader loop; "
     "at batch 512 within 2× the FLOP lower bound",
     "alternating rounds in one process, plain ÷ engine seconds per epoch; one-sided 95% bounds vs the targets",
+    speed=True,
 )
 def en3(ctx: Context, batch_size: int) -> ClaimResult:
     """Per round (after one warm-up round): a plain epoch (`reference.plain_epoch`) and an
@@ -98,6 +99,7 @@ def en3(ctx: Context, batch_size: int) -> ClaimResult:
     "fast training engine (denormals)",
     "with denormals flushed, the 784-1000³-10 MLP's last epoch takes ≤ 1.2× its first",
     "epoch seconds of one run: last ÷ first ≤ 1.2",
+    speed=True,
 )
 def en4(ctx: Context) -> ClaimResult:
     """One run of the wide MLP (Adam lr 1e-3, batch 128, fp32, CPU): ratio = last epoch's

@@ -176,6 +176,7 @@ def measure(ctx: Context, batch_size: int) -> Measured:
     "INT8 is the practical deployment win: much smaller and cheaper to run on a CPU",
     "CPU inference time int8/fp32 at batch 1, 64, 10,000, alternating rounds in one run; holds if int8 is "
     "faster (one-sided 95% upper bound of the ratio < 1), fails if the lower bound > 1; weight bytes reported",
+    speed=True,
 )
 def bi7(ctx: Context, batch_size: int = 64, backend: str = "torch.ao") -> ClaimResult:
     """int8 (`backend`) vs fp32 inference of the trained depth-2 model (seed 0) on the CPU at

@@ -163,6 +163,7 @@ def measure_times(ctx: Context) -> dict[str, dict[str, list[float]]]:
     "6, Training and Inference Time, Figure 5",
     "training and inference times nearly identical across fp64/fp32/fp16",
     "ratio to fp32 per alternating round; 90% CI of the geometric-mean ratio inside [0.8, 1.25]",
+    speed=True,
 )
 def sz2(ctx: Context, precision: str = "fp16") -> ClaimResult:
     """Time of one training epoch and of one inference pass (10,000 test images) of `precision`
