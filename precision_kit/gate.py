@@ -2,8 +2,8 @@
 
 For every case both runs judged:
 
-- verdict: any change of the claim's verdict is a regression (a speed claim's, whose verdict
-  is a ratio of times, only against a baseline from the same CPU model).
+- verdict: any change of the claim's verdict is a regression; a speed claim's (a ratio of
+  times) only against a baseline from the same CPU model, and only between HOLDS and FAILS.
 - timing: the case's time in units of the reference GEMM timed in the same run
   (`precision_kit.timing`), against the slowest of the unchanged runs the baseline was
   recorded from (between-run noise: one case measured 33 ms in one unchanged run and 43 ms
@@ -149,14 +149,24 @@ def _other_cpu(baseline: Results, current: Results) -> str:
             "(record a baseline on this CPU model to gate them)")
 
 
+FIRM = ("HOLDS", "FAILS")
+
+
 def _verdict(k: str, base: dict, cur: dict, other_cpu: str = "") -> list[Finding]:
-    """A changed verdict is a regression, except a speed claim's (a ratio of times) against a
-    baseline from another CPU model, where another verdict can be right: reported."""
+    """A changed verdict is a regression. A speed claim's verdict is a ratio of times against a
+    target: against a baseline from another CPU model another verdict can be right (reported),
+    and on the same model only a move between HOLDS and FAILS is one (a ratio near its target
+    moves in and out of INCONCLUSIVE from run to run: BI-7's torchao weight-only at batch 64
+    measured 1.24× [0.92, 1.67] in one run and [1.05, 1.34] in the next; its time itself is
+    gated by the timing rule)."""
     if base["verdict"] == cur["verdict"]:
         return []
     msg = f"verdict changed {base['verdict']} → {cur['verdict']}: now {cur['line']} (was {base['line']})"
-    if other_cpu and (base.get("speed_claim") or cur.get("speed_claim")):
-        return [Finding("verdict", k, msg + " (a speed claim on another CPU model: not gated)", False)]
+    if base.get("speed_claim") or cur.get("speed_claim"):
+        if other_cpu:
+            return [Finding("verdict", k, msg + " (a speed claim on another CPU model: not gated)", False)]
+        if not (base["verdict"] in FIRM and cur["verdict"] in FIRM):
+            return [Finding("verdict", k, msg + " (a speed claim near its target: reported)", False)]
     return [Finding("verdict", k, msg, True)]
 
 

@@ -284,6 +284,9 @@ def test_a_speed_claims_verdict_is_gated_only_on_its_own_cpu_model():
     assert report.exit_code == gate.EXIT_OK
     [finding] = [f for f in report.findings if f.kind == "verdict"]
     assert "not gated" in finding.message and not finding.regression
+    # on its own CPU model a speed ratio drifting in or out of INCONCLUSIVE is reported
+    near = _run([dict(_row("BI-7", "batch_size=64-torch.ao", {}, verdict="INCONCLUSIVE"), speed_claim=True)], "near")
+    assert gate.gate(base, near).exit_code == gate.EXIT_OK
     # an accuracy claim's verdict change fails against any CPU model of the class
     acc = _run([_row("SZ-1", "fp16", {}, verdict="HOLDS")], "b"), _run([_row("SZ-1", "fp16", {}, verdict="FAILS")], "c")
     assert gate.gate(results.Results("b", other, acc[0].rows), acc[1]).exit_code == gate.EXIT_REGRESSION
