@@ -39,9 +39,10 @@ def bi1(ctx: Context, depth: int, precision: str = "amp-fp16") -> ClaimResult:
     fp32 at one depth, over paired seeds (same initial weights and data order per seed): the
     claim is one-sided ("loses less than 0.2"), so an amp arm that is *better* holds. HOLDS
     if the one-sided 95% lower bound of mean Δ > −0.2 pt, FAILS if the upper bound < −0.2.
-    n = 5 (quick) / 10 (paper) seeds; quick's depth 8 is a reduced budget (UNTESTED)."""
+    n = 5 (quick) / 10 (paper) seeds. Quick on a CPU trains the amp arms 1 epoch at batch 128
+    (emulated fp16: UNTESTED; `QUICK_SOURCE_AMP_DEPTHS`); on CUDA the source's budget."""
     ctx.require(depth, QUICK_AMP_DEPTHS, "depth")
-    reduced = depth not in QUICK_SOURCE_AMP_DEPTHS
+    reduced = depth not in QUICK_SOURCE_AMP_DEPTHS.get(ctx.device, ())
     base = run_seeds(depth_arm(ctx, depth, reduced=reduced), ctx.seeds(), ctx.device, ctx.root)
     amp = run_seeds(depth_arm(ctx, depth, precision, reduced=reduced), ctx.seeds(), ctx.device, ctx.root)
     acc32, acc_amp, note = paired_accuracies(base, amp)
