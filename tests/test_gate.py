@@ -296,3 +296,15 @@ def test_speed_claims_get_no_expected_verdict():
     rows = [dict(_row("EN-1", "batch_size=1", {}, verdict="FAILS"), speed_claim=True),
             _row("SZ-1", "fp16", {}, verdict="HOLDS")]
     assert ledger.expected_verdicts(rows) == {"quick": {"cpu": {"SZ-1[fp16]": "HOLDS"}}}
+
+
+def test_on_another_cpu_model_only_a_firm_flip_of_an_accuracy_verdict_fails():
+    base = _run([_row("CH-4", "depth=3", {}, verdict="INCONCLUSIVE"), _row("SZ-10", "d=1", {}, verdict="HOLDS")], "b")
+    other = copy.deepcopy(base.machine)
+    other["precision_kit"]["cpu_model"] = "Another CPU @ 9 GHz"
+    moved = _run([_row("CH-4", "depth=3", {}, verdict="HOLDS"), _row("SZ-10", "d=1", {}, verdict="HOLDS")], "c")
+    assert gate.gate(results.Results("b", other, base.rows), moved).exit_code == gate.EXIT_OK
+    assert gate.gate(base, moved).exit_code == gate.EXIT_REGRESSION  # the same CPU model: exact
+    flipped = _run([_row("CH-4", "depth=3", {}, verdict="INCONCLUSIVE"),
+                    _row("SZ-10", "d=1", {}, verdict="FAILS")], "f")
+    assert gate.gate(results.Results("b", other, base.rows), flipped).exit_code == gate.EXIT_REGRESSION
