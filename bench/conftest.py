@@ -13,7 +13,7 @@ import pytest
 import torch
 from pytest_benchmark.utils import get_machine_id, get_tag
 
-from precision_kit import gate, ledger, results
+from precision_kit import gate, ledger, multiplicity, results
 from precision_kit.claims import Context, NotInProfile, run_claim
 from precision_kit.data import load_dataset
 from precision_kit.errors import UnsupportedError
@@ -21,13 +21,14 @@ from precision_kit.locate import ENV_DATA
 from precision_kit.machine import this_machine
 from precision_kit.precision import configure_cpu
 from precision_kit.timing import AlternatingTimer
-from precision_kit.verdicts import expectation
+from precision_kit.verdicts import Verdict, expectation
 
 EXPECTED = Path(__file__).resolve().parent.parent / "baselines" / "expected_verdicts.json"
 
 _BASELINE = pytest.StashKey[results.Results]()
 _REPORT = pytest.StashKey[gate.GateReport]()
 _LEDGER = pytest.StashKey[ledger.RunLedger]()
+_CHANGED = pytest.StashKey[list]()
 ROUNDS = 5  # alternating rounds of reference and case per timed case, after one warm-up
 _ROWS: list[dict] = []
 
@@ -60,10 +61,9 @@ def _expected() -> dict:
 @pytest.fixture
 def judge(request, benchmark, pk_profile, data_root):
     """`judge(claim_id, device, **params)`: run the claim, time what it is about against the
-    reference GEMM in alternating rounds, record every figure in extra_info, add it to the
-    ledger, and compare its verdict with the expected one in baselines/expected_verdicts.json
-    (`verdicts.expectation`: a changed verdict fails; an expected INCONCLUSIVE accepts a
-    firmer verdict with a warning)."""
+    reference GEMM in alternating rounds, record every figure in extra_info and add it to the
+    ledger. At the end of the session, after Holm across each claim's cases, every verdict is
+    compared with the expected one in baselines/expected_verdicts.json (`_check_expected`)."""
 
     def run(claim_id: str, device: str, rounds: int = ROUNDS, **params):
         if device == "cuda" and not torch.cuda.is_available():
@@ -88,16 +88,6 @@ def judge(request, benchmark, pk_profile, data_root):
         print(f"\n{claim_id} [{result.case}] {device}: {result.line}" + (f" — {result.note}" if result.note else ""))
         if result.harness_broken:
             pytest.fail(f"HARNESS BROKEN in {claim_id} [{result.case}]: {result.harness_broken}")
-        key = f"{claim_id}[{result.case}]"
-        expected = _expected().get(pk_profile, {}).get(device, {}).get(key)
-        if expected is None:
-            warnings.warn(f"{key} on {device}: no expected verdict recorded in {EXPECTED.name}", stacklevel=1)
-            return result
-        ok, message = expectation(expected, result.verdict)
-        if not ok:
-            pytest.fail(f"verdict of {key} on {device} ({pk_profile}) changed: {message}: {result.line}")
-        if message:
-            warnings.warn(f"{key} on {device}: {message}: {result.line}", stacklevel=1)
         return result
 
     return run
@@ -119,12 +109,45 @@ def pytest_sessionstart(session):
     session.config.stash[_BASELINE] = baseline
 
 
+def _final_rows() -> list[dict]:
+    """The judged rows with Holm applied across each claim's cases (`multiplicity.adjust`)."""
+    return multiplicity.adjust(_ROWS)
+
+
+def _check_expected(config, rows: list[dict]) -> list[str]:
+    """Each final verdict against baselines/expected_verdicts.json (`verdicts.expectation`:
+    an expected HOLDS/FAILS/UNTESTED accepts only itself, an expected INCONCLUSIVE accepts a
+    firmer verdict with a warning): the changed ones, as lines. The check runs after the
+    session because Holm needs every case of a claim."""
+    profile, expected, changed = config.getoption("--pk-profile"), _expected(), []
+    for r in rows:
+        key = f"{r['claim']}[{r['case']}]"
+        want = expected.get(profile, {}).get(r["device"], {}).get(key)
+        if want is None:
+            if not r.get("speed_claim"):
+                warnings.warn(f"{key} on {r['device']}: no expected verdict recorded in {EXPECTED.name}", stacklevel=1)
+            continue
+        ok, message = expectation(want, Verdict(r["verdict"]))
+        if not ok:
+            changed.append(f"{key} on {r['device']} ({profile}): {message}: {r['line']}")
+        elif message:
+            warnings.warn(f"{key} on {r['device']}: {message}: {r['line']}", stacklevel=1)
+    return changed
+
+
 def pytest_sessionfinish(session, exitstatus):
-    """With --pk-gate: gate the judged cases; a regression fails the session."""
-    baseline = session.config.stash.get(_BASELINE, None)
-    if baseline is None or not _ROWS:
+    """Check the final verdicts against the expected ones (a changed verdict fails the
+    session); with --pk-gate, gate the judged cases (a regression fails the session)."""
+    if not _ROWS:
         return
-    rows = {results.key(r): r for r in _ROWS}
+    final = _final_rows()
+    changed = session.config.stash[_CHANGED] = _check_expected(session.config, final)
+    if changed and session.exitstatus == 0:
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED
+    baseline = session.config.stash.get(_BASELINE, None)
+    if baseline is None:
+        return
+    rows = {results.key(r): r for r in final}
     current = results.Results("this run", _machine(session.config) or this_machine(), rows)
     report = gate.gate(baseline, current, only_run_cases=session.config.getoption("--pk-only-run-cases"))
     session.config.stash[_REPORT] = report
@@ -135,10 +158,16 @@ def pytest_sessionfinish(session, exitstatus):
 def pytest_terminal_summary(terminalreporter, exitstatus, config):
     if not _ROWS:
         return
-    terminalreporter.write_sep("=", f"claims ledger ({ledger.summary(_ROWS)})")
-    terminalreporter.write_line(ledger.table(_ROWS))
+    final = _final_rows()
+    terminalreporter.write_sep("=", f"claims ledger ({ledger.summary(final)})")
+    terminalreporter.write_line(ledger.table(final))
     json_path, md_path = _save_ledger(config)
     terminalreporter.write_line(f"ledger of this run written to {json_path} and {md_path}")
+    changed = config.stash.get(_CHANGED, [])
+    if changed:
+        terminalreporter.write_sep("=", f"{len(changed)} verdict(s) differ from {EXPECTED.name}", red=True, bold=True)
+        for line in changed:
+            terminalreporter.write_line(line)
     report = config.stash.get(_REPORT, None)
     if report is not None:
         terminalreporter.write_sep("=", "regression gate (--pk-gate)", red=bool(report.regressions), bold=True)
@@ -154,7 +183,7 @@ def _save_ledger(config) -> tuple[Path, Path] | tuple[None, None]:
     if run is None:
         folder = Path(config.getoption("--pk-ledger-dir")) / _machine_id(config)
         run = config.stash[_LEDGER] = ledger.RunLedger(folder, None, _tag(config))
-    return run.save(_ROWS, _machine(config))
+    return run.save(_final_rows(), _machine(config))
 
 
 def _check_data_root(given: str | None) -> None:

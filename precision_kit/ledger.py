@@ -48,9 +48,11 @@ def budget_text(budget: dict[str, Any] | None) -> str:
     """"source" for a case run at the source's own budget, else what was reduced."""
     if not budget:
         return "—"  # a row recorded before budgets were stated
-    if budget.get("at_source_budget"):
-        return "source"
-    return "reduced: " + "; ".join(budget.get("reduced") or [])
+    text = "source" if budget.get("at_source_budget") else "reduced: " + "; ".join(budget.get("reduced") or [])
+    stage = budget.get("seed_stage")
+    if stage and stage[0] > 1:
+        text += f"; seeds escalated to {max(budget.get('seeds') or [0])} (stage {stage[0]} of {stage[1]})"
+    return text
 
 
 def summary(rows: list[dict[str, Any]]) -> str:

@@ -59,6 +59,8 @@ __all__ = [
     "equivalence_images",
     "lower_bound",
     "mcnemar_exact",
+    "p_above",
+    "p_below",
     "mean_ci",
     "paired_bootstrap_images",
     "paired_deltas",
@@ -185,6 +187,25 @@ def bootstrap_mean_ci(
 # ---------------------------------------------------------------------------- verdicts
 
 
+def p_above(deltas, threshold: float) -> float:
+    """One-sided t p-value for "mean Δ > threshold" (H0: mean Δ ≤ threshold); with sd = 0,
+    0 when every Δ is above the threshold, else 1."""
+    d = _deltas(deltas)
+    m, se = _mean_se(d)
+    if se == 0:
+        return 0.0 if m > threshold else 1.0
+    return float(sps.t.sf((m - threshold) / se, d.size - 1))
+
+
+def p_below(deltas, threshold: float) -> float:
+    """One-sided t p-value for "mean Δ < threshold" (H0: mean Δ ≥ threshold)."""
+    d = _deltas(deltas)
+    m, se = _mean_se(d)
+    if se == 0:
+        return 0.0 if m < threshold else 1.0
+    return float(sps.t.cdf((m - threshold) / se, d.size - 1))
+
+
 def _margin(margin: float) -> float:
     if not (math.isfinite(margin) and margin > 0):
         raise StatsInputError(f"margin must be a positive finite number of points, got {margin}")
@@ -225,9 +246,11 @@ def equivalence(a, b, margin: float, confidence: float = 0.90) -> Judgement:
     """Claim "B matches A within ±margin points": TOST at (1 − confidence)/2 per side, read
     off the two-sided t CI of the per-seed Δ (rule in the module docstring)."""
     margin = _margin(margin)
-    ci = mean_ci(paired_deltas(a, b), confidence)
+    d = paired_deltas(a, b)
+    ci = mean_ci(d, confidence)
     return Judgement(
-        _equivalence_verdict(ci, margin), ci.estimate, ci, ci.n, EQUIVALENCE, margin=margin
+        _equivalence_verdict(ci, margin), ci.estimate, ci, ci.n, EQUIVALENCE, margin=margin,
+        p_fail=min(p_above(d, margin), p_below(d, -margin)), fail_alpha=(1 - ci.confidence) / 2,
     )
 
 
@@ -237,7 +260,8 @@ def at_most(a, b, bound: float, confidence: float = 0.95) -> Judgement:
     bound = _bound(bound)
     d = paired_deltas(a, b)
     verdict, shown = _at_most_verdict(lower_bound(d, confidence), upper_bound(d, confidence), bound)
-    return Judgement(verdict, shown.estimate, shown, shown.n, UPPER_BOUND, bound=bound)
+    return Judgement(verdict, shown.estimate, shown, shown.n, UPPER_BOUND, bound=bound,
+                     p_fail=p_above(d, bound), fail_alpha=1 - shown.confidence)
 
 
 def superiority(a, b, confidence: float = 0.95) -> Judgement:
@@ -245,7 +269,8 @@ def superiority(a, b, confidence: float = 0.95) -> Judgement:
     the lower bound, or the upper bound when that one proves a FAIL."""
     d = paired_deltas(a, b)
     verdict, shown = _superiority_verdict(lower_bound(d, confidence), upper_bound(d, confidence))
-    return Judgement(verdict, shown.estimate, shown, shown.n, SUPERIORITY)
+    return Judgement(verdict, shown.estimate, shown, shown.n, SUPERIORITY,
+                     p_fail=p_below(d, 0.0), fail_alpha=1 - shown.confidence)
 
 
 def non_inferiority(a, b, margin: float, confidence: float = 0.95) -> Judgement:
@@ -261,7 +286,8 @@ def non_inferiority(a, b, margin: float, confidence: float = 0.95) -> Judgement:
         verdict, shown = Verdict.FAILS, high
     else:
         verdict, shown = Verdict.INCONCLUSIVE, low
-    return Judgement(verdict, shown.estimate, shown, shown.n, NON_INFERIORITY, margin=margin)
+    return Judgement(verdict, shown.estimate, shown, shown.n, NON_INFERIORITY, margin=margin,
+                     p_fail=p_below(d, -margin), fail_alpha=1 - shown.confidence)
 
 
 def _image_judgement(

@@ -18,6 +18,9 @@ to zero prints unsigned (0.00).
 from __future__ import annotations
 
 import math
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
 from enum import Enum
 
@@ -37,11 +40,45 @@ class StatsInputError(PrecisionKitError, ValueError):
     """The numbers handed to a statistic cannot support it (too few seeds, NaN, mismatch)."""
 
 
+# How many looks at the data the judge now running has planned (its seeds escalate in stages,
+# 5 → 10: two looks). Within `looks_scope` (`run_claim` opens one around each judge), every
+# interval is widened to Bonferroni over the looks, so the error rate of the whole staged
+# procedure is at most the nominal one. None: no judge is running under `run_claim`.
+_LOOKS: ContextVar[int | None] = ContextVar("precision_kit_looks", default=None)
+
+
 def check_confidence(confidence: float) -> float:
-    """A confidence level in [0.5, 1): two-sided coverage, or one-sided for a bound."""
+    """A confidence level in [0.5, 1): two-sided coverage, or one-sided for a bound. Within
+    a `looks_scope` where k looks are planned it is returned Bonferroni-adjusted: the error
+    1 − c split over the k looks."""
     if not 0.5 <= confidence < 1.0:
         raise StatsInputError(f"confidence must be in [0.5, 1), got {confidence}")
-    return float(confidence)
+    looks = _LOOKS.get() or 1
+    return float(confidence) if looks == 1 else 1.0 - (1.0 - float(confidence)) / looks
+
+
+def plan_looks(looks: int) -> None:
+    """Declare that the judge now running looks at its data up to `looks` times (staged
+    seeds): from here to the end of the enclosing `looks_scope`, intervals are adjusted.
+    Outside a scope (a judge called directly) nothing is staged and nothing changes."""
+    if looks < 1:
+        raise ValueError(f"looks must be at least 1, got {looks}")
+    if _LOOKS.get() is not None:
+        _LOOKS.set(looks)
+
+
+def current_looks() -> int:
+    return _LOOKS.get() or 1
+
+
+@contextmanager
+def looks_scope() -> Iterator[None]:
+    """A judge's run: what it declares with `plan_looks` ends with this block."""
+    token = _LOOKS.set(1)
+    try:
+        yield
+    finally:
+        _LOOKS.reset(token)
 
 
 class Verdict(str, Enum):
@@ -206,6 +243,11 @@ class Judgement:
     bound: float | None = None
     discordant: tuple[int, int] | None = None
     p_value: float | None = None
+    # The one-sided p-value of the test that would make the verdict FAILS (Δ beyond the
+    # threshold on the claim-contradicting side), and the level it is compared with: the
+    # verdict is FAILS exactly when p_fail < fail_alpha. Holm across a claim's cases uses them.
+    p_fail: float | None = None
+    fail_alpha: float | None = None
 
     def __post_init__(self) -> None:
         if self.test not in TESTS:
@@ -253,5 +295,7 @@ class Judgement:
             "bound": None if self.bound is None else float(self.bound),
             "discordant": None if self.discordant is None else [int(v) for v in self.discordant],
             "p_value": None if self.p_value is None else float(self.p_value),
+            "p_fail": None if self.p_fail is None else float(self.p_fail),
+            "fail_alpha": None if self.fail_alpha is None else float(self.fail_alpha),
             "line": self.line(),
         }

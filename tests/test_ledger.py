@@ -117,10 +117,12 @@ def test_a_case_says_whether_it_ran_at_the_sources_budget():
     quick.seeds()
     quick.pick(3, 10)  # not a budget figure (e.g. timing rounds): not recorded
     assert quick.budget() == {"at_source_budget": False, "reduced": ["epochs 2 of 100", "seeds 5 of 10"],
-                              "untested_by": ["epochs 2 of 100"], "independent_of_budget": []}
+                              "untested_by": ["epochs 2 of 100"], "independent_of_budget": [],
+                              "seed_stage": [1, 2], "seeds": [5]}
     paper = Context(profile="paper")
     paper.pick(2, 100, "epochs"), paper.seeds()
-    assert paper.budget() == {"at_source_budget": True, "reduced": [], "untested_by": [], "independent_of_budget": []}
+    assert paper.budget() == {"at_source_budget": True, "reduced": [], "untested_by": [], "independent_of_budget": [],
+                              "seed_stage": [1, 2], "seeds": [10]}
     rows = [
         ledger.row({"claim": "X-1", "case": "a", "verdict": "HOLDS", "line": "l", "budget": quick.budget()}, "cpu",
                    "quick"),

@@ -8,15 +8,21 @@ A judge is a plain function `judge(ctx, **params) -> ClaimResult` registered wit
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 from ..errors import PrecisionKitError
-from ..verdicts import Verdict
+from ..verdicts import Judgement, Verdict, looks_scope, plan_looks
 
 PROFILES = ("quick", "paper")
+# Seeds escalate in stages (CLAIMS.md, Statistics): a case still INCONCLUSIVE with n seeds is
+# judged again with 2n (5 → 10 in quick, 10 → 20 in paper). Every look of a staged judge draws
+# its intervals at the nominal error split over the stages (Bonferroni over the looks), so
+# the whole procedure keeps the stated error rate whichever stage it stops at.
+SEED_STAGES = 2
 
 
 class NotInProfile(PrecisionKitError):
@@ -38,6 +44,10 @@ class Context:
     # on them (`independent_of_budget`), or the judge declares it untested itself (`untested`).
     regime: list[str] = field(default_factory=list, compare=False, repr=False)
     independent: list[str] = field(default_factory=list, compare=False, repr=False)
+    # The seed stage this judge runs at (0: the first n seeds; k: n·2^k) and the seed counts
+    # it asked for (empty: the judge does not judge over seeds, so it never escalates).
+    stage: int = 0
+    seed_counts: list[int] = field(default_factory=list, compare=False, repr=False)
 
     def __post_init__(self) -> None:
         if self.profile not in PROFILES:
@@ -58,9 +68,22 @@ class Context:
         return quick if self.profile == "quick" else paper
 
     def seeds(self, quick: int = 5, paper: int = 10) -> range:
-        """The paired seeds of a claim: `quick` of them in the quick profile, `paper` in paper
-        (fewer seeds widen the interval, they do not change what is tested)."""
-        return range(self.pick(quick, paper, "seeds", regime=False))
+        """The paired seeds of a claim: `quick` of them in the quick profile, `paper` in paper,
+        doubled at each escalation stage (fewer seeds widen the interval, they do not change
+        what is tested). Asking for seeds declares the judge staged: its intervals are drawn
+        at the error split over `SEED_STAGES` looks."""
+        n = (quick if self.profile == "quick" else paper) * 2**self.stage
+        if self.profile == "quick" and n < paper:
+            self.pick(n, paper, "seeds", regime=False)
+        plan_looks(SEED_STAGES)
+        if n not in self.seed_counts:
+            self.seed_counts.append(n)
+        return range(n)
+
+    def next_stage(self) -> Context:
+        """The same case at the next seed stage, with its budget notes started afresh."""
+        return dataclasses.replace(self, stage=self.stage + 1, reductions=[], regime=[], independent=[],
+                                   seed_counts=[])
 
     def independent_of_budget(self, why: str) -> None:
         """The judged figure does not depend on the training budget (a file size, a latency of
@@ -86,6 +109,9 @@ class Context:
             "reduced": list(self.reductions),
             "untested_by": [] if self.reaches_regime else list(self.regime),
             "independent_of_budget": list(self.independent),
+            # [stage reached (1-based), stages planned] for a judge over seeds, else None
+            "seed_stage": [self.stage + 1, SEED_STAGES] if self.seed_counts else None,
+            "seeds": list(self.seed_counts),
         }
 
     def require(self, value, quick_values, what: str) -> None:
@@ -122,6 +148,11 @@ class ClaimResult:
     timed_device: str | None = None
     # {"at_source_budget": bool, "reduced": ["epochs 2 of 100", ...]}: set by `run_claim`.
     budget: dict[str, Any] | None = None
+    # The one-sided p-value of the test that makes (or would make) this case FAILS and its
+    # level (from the case's Judgements, set by `run_claim`): Holm across a claim's cases
+    # (`precision_kit.multiplicity`) reads them.
+    p_fail: float | None = None
+    fail_alpha: float | None = None
 
     def to_dict(self) -> dict[str, Any]:
         claim = REGISTRY.get(self.claim_id)
@@ -137,6 +168,8 @@ class ClaimResult:
             "harness_broken": self.harness_broken,
             "timed_device": self.timed_device,
             "budget": self.budget,
+            "p_fail": self.p_fail,
+            "fail_alpha": self.fail_alpha,
             "figures": json_safe(self.figures),
         }
 
@@ -176,11 +209,45 @@ def run_claim(claim_id: str, ctx: Context, **params) -> ClaimResult:
         entry = REGISTRY[claim_id]
     except KeyError:
         raise ValueError(f"unknown claim {claim_id!r}; known: {', '.join(sorted(REGISTRY))}") from None
-    result = entry.judge(ctx, **params)
-    result.budget = ctx.budget()
-    if not ctx.reaches_regime:
-        mark_untested(result, ctx.regime)
+    while True:
+        with looks_scope():
+            result = entry.judge(ctx, **params)
+        result.budget = ctx.budget()
+        if not ctx.reaches_regime:
+            mark_untested(result, ctx.regime)
+        escalate = (result.verdict == Verdict.INCONCLUSIVE and ctx.seed_counts and not entry.speed
+                    and ctx.stage + 1 < SEED_STAGES)
+        if not escalate:
+            break
+        ctx = ctx.next_stage()
+    result.p_fail, result.fail_alpha = fail_evidence(result)
     return result
+
+
+def fail_evidence(result: ClaimResult) -> tuple[float | None, float | None]:
+    """(p, α) of the test behind a FAILS (the smallest p among the case's failing
+    Judgements), or of the nearest-to-failing Judgement for any other verdict; (None, None)
+    when the case has no Judgement (an exact check)."""
+    found = [j for j in _judgements(result.figures) if j.p_fail is not None and j.fail_alpha]
+    if result.verdict == Verdict.FAILS:
+        found = [j for j in found if j.verdict == Verdict.FAILS]
+    if not found:
+        return None, None
+    best = min(found, key=lambda j: j.p_fail / j.fail_alpha)
+    return best.p_fail, best.fail_alpha
+
+
+def _judgements(value, depth: int = 0):
+    """The tests among a case's figures: a `Judgement`, or anything judged like one (with a
+    verdict, `p_fail` and `fail_alpha`, e.g. BI-3's band part)."""
+    if isinstance(value, Judgement) or all(hasattr(value, a) for a in ("verdict", "p_fail", "fail_alpha")):
+        yield value
+    elif depth < 2 and isinstance(value, dict):
+        for v in value.values():
+            yield from _judgements(v, depth + 1)
+    elif depth < 2 and isinstance(value, (list, tuple)):
+        for v in value:
+            yield from _judgements(v, depth + 1)
 
 
 def mark_untested(result: ClaimResult, why: list[str]) -> None:

@@ -12,7 +12,7 @@ from ..evaluate import evaluate
 from ..experiment import dataset, reevaluate, run_seeds
 from ..quantize import quantize_int8, quantized_layer_types
 from ..size import model_size
-from ..stats import at_most, mcnemar_exact, mean_ci, non_inferiority, paired_deltas
+from ..stats import at_most, mcnemar_exact, mean_ci, non_inferiority, p_above, p_below, paired_deltas
 from ..verdicts import Interval, Verdict, combine, signed
 from .base import ClaimResult, Context, claim, paired_accuracies
 from .depth_precision_setup import (
@@ -150,7 +150,7 @@ def bi3(ctx: Context, depth: int, backend: str = "torch.ao") -> ClaimResult:
         combine(j.verdict, about.verdict),
         f"at most: {j.line()}; about: {about.line()}",
         figures={"fp32_accuracy": acc32, "int8_accuracy": acc8, "mcnemar_per_seed": tests, "judgement": j,
-                 "about": {"verdict": about.verdict.value, "ci90": about.ci, "band": list(BAND)},
+                 "about": about,
                  "curves": {"fp32": epoch_curves([r for r in runs if not r.diverged])}, "int8_test_loss": q_loss},
         note=note,
         timed=lambda: evaluate(q_model, data),
@@ -167,6 +167,12 @@ class AboutBand:
 
     verdict: Verdict
     ci: Interval
+    p_fail: float  # one-sided p of "the drop lies below 0.5" or "above 1.2", the nearer one
+    fail_alpha: float
+
+    def to_dict(self) -> dict:
+        return {"verdict": self.verdict.value, "ci90": self.ci.to_dict(), "band": list(BAND),
+                "p_fail": self.p_fail, "fail_alpha": self.fail_alpha}
 
     def line(self) -> str:
         return (f"drop {self.ci.text()} vs the band [{BAND[0]:g}, {BAND[1]:g}] pt, holds if they overlap "
@@ -178,9 +184,10 @@ def about_band(int8, fp32, confidence: float = 0.90) -> AboutBand:
     [0.5, 1.2]; FAILS if it lies wholly below 0.5 ("far smaller than claimed") or wholly
     above 1.2. The interval is the evidence: there is no INCONCLUSIVE (an interval either
     meets the band or misses it), so a wide interval from few seeds tends to HOLD."""
-    ci = mean_ci(paired_deltas(int8, fp32), confidence)
+    d = paired_deltas(int8, fp32)
+    ci = mean_ci(d, confidence)
     verdict = Verdict.FAILS if ci.high < BAND[0] or ci.low > BAND[1] else Verdict.HOLDS
-    return AboutBand(verdict, ci)
+    return AboutBand(verdict, ci, min(p_below(d, BAND[0]), p_above(d, BAND[1])), (1 - ci.confidence) / 2)
 
 
 @claim(
