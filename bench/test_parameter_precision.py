@@ -69,10 +69,11 @@ def test_SZ_6_weight_range(judge, device):
 
 @pytest.mark.parametrize("device", DEVICES)
 def test_SZ_7_kfold(judge, device):
-    """SZ-7: 5-fold cross-validation of fp32 and pure fp16 (mean ± sd over folds), fp16 ≈ fp32
-    within ±0.2 pt with the folds as paired units. Quick: 80 steps per fold. Timed: inference
-    of fold 0's fp16 model on its held-out fold."""
-    judge("SZ-7", device, k=5, precision="fp16")
+    """SZ-7: the 5-fold cross-validation protocol. fp32 on 5 folds at the source's budget; the
+    k-fold estimate agrees with the test accuracy of the same models within ±0.5 pt (90% CI,
+    n = 5 folds); fold-to-fold sd with its interval; mean ± sd over folds of fp16, bf16 and
+    fp64 in paper. Timed: inference of fold 0's model on its held-out fold."""
+    judge("SZ-7", device, k=5)
 
 
 @pytest.mark.parametrize("device", DEVICES)

@@ -29,7 +29,7 @@ def holm(p_values: Sequence[float], alphas: Sequence[float]) -> list[bool]:
     error stays at most max α_i; with equal α it is the textbook procedure)."""
     if len(p_values) != len(alphas):
         raise ValueError(f"{len(p_values)} p-values but {len(alphas)} levels; give one level per p-value")
-    for p, a in zip(p_values, alphas):
+    for p, a in zip(p_values, alphas, strict=True):
         if not (0.0 <= p <= 1.0) or math.isnan(p):
             raise ValueError(f"a p-value must lie in [0, 1], got {p}")
         if not (0.0 < a < 1.0):
@@ -66,7 +66,7 @@ def adjust(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
             p, a = _evidence(rows[i])
             ps.append(p)
             alphas.append(a)
-        for i, rejected in zip(members, holm(ps, alphas)):
+        for i, rejected in zip(members, holm(ps, alphas), strict=True):
             out[i] = _apply(rows[i], len(members), rejected)
     return out
 

@@ -64,6 +64,7 @@ __all__ = [
     "mean_ci",
     "paired_bootstrap_images",
     "paired_deltas",
+    "sd_interval",
     "superiority",
     "superiority_images",
     "tango_interval",
@@ -160,6 +161,18 @@ def lower_bound(deltas, confidence: float = 0.95) -> Interval:
     d, conf = _deltas(deltas), check_confidence(confidence)
     m, se = _mean_se(d)
     return Interval(m, m - float(sps.t.ppf(conf, d.size - 1)) * se, math.inf, conf, d.size)
+
+
+def sd_interval(values, confidence: float = 0.90) -> Interval:
+    """The sample sd of `values` (e.g. accuracies over folds) with its two-sided χ² interval:
+    [s·√((n−1)/χ²_{(1+c)/2}), s·√((n−1)/χ²_{(1−c)/2})] on n − 1 degrees of freedom (exact for
+    normal data). Estimate is the sample sd; `n` counts the values."""
+    v, conf = _values(values, "values"), check_confidence(confidence)
+    _enough(v.size)
+    sd, df = float(v.std(ddof=1)), v.size - 1
+    low = sd * math.sqrt(df / float(sps.chi2.ppf((1 + conf) / 2, df)))
+    high = sd * math.sqrt(df / float(sps.chi2.ppf((1 - conf) / 2, df)))
+    return Interval(sd, low, high, conf, v.size)
 
 
 def bootstrap_mean_ci(

@@ -28,7 +28,7 @@ def old_key(description: dict) -> str:
 
 
 def fold_description(device: str) -> dict:
-    """A description in `rounding_claims.fold_run`'s shape (its config holds the device string)."""
+    """A description in `kfold_protocol.fold_run`'s shape (its config holds the device string)."""
     config = ARM.config.replace(device=device, evaluation="none")
     return {"claim": "SZ-7 fold", "k": 5, "fold": 0, "split_seed": 0, "config": dataclasses.asdict(config)}
 

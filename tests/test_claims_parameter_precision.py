@@ -9,12 +9,13 @@ import pytest
 import torch
 
 from precision_kit.claims import REGISTRY
+from precision_kit.claims.kfold_protocol import judge_protocol
 from precision_kit.claims.parameter_precision import SPEC, ratio_judgement
+from precision_kit.claims.parameter_precision_setup import format_mean_sd
 from precision_kit.claims.rounding_claims import (
     HIST_EDGES,
     collapse_judgement,
     degradation_judgement,
-    format_mean_sd,
     histogram,
     outside_count,
 )
@@ -133,3 +134,26 @@ def test_histogram_of_uniform_weights_is_flat_inside():
 def test_format_mean_sd():
     assert format_mean_sd([97.0, 97.2]) == "97.10 ± 0.14"
     assert format_mean_sd([50.0]) == "50.00 ± 0.00"
+
+
+# ---------------------------------------------------------------- SZ-7 protocol
+
+
+def test_kfold_estimate_that_agrees_with_the_test_set_holds():
+    cv = [97.80, 97.65, 97.90, 97.72, 97.85]
+    j, sd = judge_protocol(cv, [c + d for c, d in zip(cv, [0.1, -0.05, 0.08, 0.0, 0.12], strict=True)])
+    assert j.verdict == Verdict.HOLDS and j.margin == 0.5
+    assert sd.low < sd.estimate < sd.high and sd.n == 5
+
+
+def test_kfold_estimate_far_from_the_test_set_fails():
+    """A protocol whose estimate is 1.5 pt off the test accuracy does not estimate it."""
+    cv = [97.80, 97.65, 97.90, 97.72, 97.85]
+    j, _ = judge_protocol(cv, [c - 1.5 + d for c, d in zip(cv, [0.1, -0.05, 0.08, 0.0, 0.12], strict=True)])
+    assert j.verdict == Verdict.FAILS
+
+
+def test_kfold_estimate_at_the_margin_is_inconclusive():
+    cv = [97.8, 97.6, 97.9, 97.7, 97.8]
+    j, _ = judge_protocol(cv, [c + d for c, d in zip(cv, [0.9, 0.1, 0.7, 0.2, 0.6], strict=True)])
+    assert j.verdict == Verdict.INCONCLUSIVE

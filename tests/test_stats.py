@@ -246,3 +246,16 @@ def test_property_swapping_arms_mirrors_everything(pairs):
     swap = {Verdict.HOLDS: Verdict.FAILS, Verdict.FAILS: Verdict.HOLDS}
     expected = swap.get(superiority(a, b).verdict, Verdict.INCONCLUSIVE)
     assert superiority(b, a).verdict is expected
+
+
+def test_sd_interval_is_the_chi_square_interval():
+    from precision_kit.stats import StatsInputError, sd_interval
+
+    values = [97.1, 97.4, 96.9, 97.3, 97.0]
+    iv = sd_interval(values, 0.90)
+    s = float(np.std(values, ddof=1))
+    assert iv.estimate == pytest.approx(s)
+    assert iv.low == pytest.approx(s * math.sqrt(4 / sps.chi2.ppf(0.95, 4)))
+    assert iv.high == pytest.approx(s * math.sqrt(4 / sps.chi2.ppf(0.05, 4)))
+    with pytest.raises(StatsInputError, match="at least 2"):
+        sd_interval([1.0])

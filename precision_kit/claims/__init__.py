@@ -17,6 +17,7 @@ from . import (  # noqa: F401  (register)
     engine_loop,
     engine_speed,
     int8_speed,
+    kfold_protocol,
     parameter_precision,
     rounding_claims,
     rounding_values,

@@ -1,5 +1,6 @@
 """Source 001 (Katritschenko et al., "precision of parameters"): claims SZ-1 … SZ-3 here,
-SZ-4 in `clipping_claims`, SZ-5 … SZ-7 in `rounding_claims`, SZ-10 in `rounding_values`.
+SZ-4 in `clipping_claims`, SZ-5 and SZ-6 in `rounding_claims`, SZ-7 in `kfold_protocol`, SZ-10
+in `rounding_values`.
 Setup, model, budgets and the helpers they share (`arm`, `SPEC`, `better_note`, `fp32_runs`):
 `parameter_precision_setup`.
 """

@@ -1,6 +1,7 @@
 """Source 001 (Katritschenko et al., "precision of parameters"): the setup, model and run
 helpers shared by its claims (SZ-1 … SZ-3 in `parameter_precision`, SZ-4 in
-`clipping_claims`, SZ-5 … SZ-7 in `rounding_claims`, SZ-10 in `rounding_values`). This
+`clipping_claims`, SZ-5 and SZ-6 in `rounding_claims`, SZ-7 in `kfold_protocol`, SZ-10 in
+`rounding_values`). This
 module registers no claim and imports none of those modules.
 
 Setup (sections 5–6): a small fully connected MLP on MNIST. The source shows the network's
@@ -10,13 +11,15 @@ since the source names none), inputs scaled to [0, 1], Adam lr 1e-3. The source 
 epochs or batch size: both profiles train 10 epochs at batch 64 (10 seeds paper, 5 quick,
 trained as populations), with `max_steps` caps in quick where amp-fp16 / pure fp16 (10–12×
 slower than fp32 on a CPU without fp16 units) would blow the quick budget (SZ-2's timed
-epochs, and SZ-4 and SZ-7, whose quick cases are therefore UNTESTED: see each judge).
+epochs, and SZ-4, whose quick cases are therefore UNTESTED: see each judge).
 Precisions: fp64 / fp32 / fp16 / bf16 are *pure* modes (weights, activations, gradients and
 Adam state all in that dtype, as the source's first experiment); amp-fp16 = autocast +
 GradScaler with fp32 master weights (the source's "AMP" experiment).
 """
 
 from __future__ import annotations
+
+import math
 
 from ..experiment import Arm, ModelSpec, run_seeds
 from ..stats import Verdict
@@ -46,3 +49,11 @@ def better_note(j, precision: str) -> str:
     if j.verdict == Verdict.FAILS and j.delta > 0:
         return f"{precision} is better than fp32, not worse (Δ > +margin)"
     return ""
+
+
+def format_mean_sd(values) -> str:
+    """'97.12 ± 0.08' (sample sd; ± 0.00 for a single value)."""
+    n = len(values)
+    m = sum(values) / n
+    sd = math.sqrt(sum((v - m) ** 2 for v in values) / (n - 1)) if n > 1 else 0.0
+    return f"{m:.2f} ± {sd:.2f}"
