@@ -18,7 +18,7 @@ import torch
 from torch import nn
 
 ACTIVATIONS = {"relu": nn.ReLU, "sigmoid": nn.Sigmoid}
-INITS = ("xavier_uniform", "default")
+INITS = ("xavier_uniform", "default", "gaussian")
 IN_FEATURES = 28 * 28
 N_CLASSES = 10
 
@@ -33,7 +33,9 @@ def _init_(module: nn.Module, init: str, generator: torch.Generator) -> None:
 
     "default" reproduces PyTorch's own reset_parameters (Kaiming-uniform with a=√5 and a
     fan-in uniform bias) but draws from the given generator; "xavier_uniform" is
-    Glorot-uniform weights with zero biases (source 000, Table 1).
+    Glorot-uniform weights with zero biases (source 000, Table 1); "gaussian" is a normal
+    N(0, σ²) with He's σ = √(2 / fan_in) and zero biases (source 002's "initial Gaussian
+    form", whose σ the source does not give).
     """
     for layer in module.modules():
         if not isinstance(layer, (nn.Linear, nn.Conv2d)):
@@ -41,6 +43,9 @@ def _init_(module: nn.Module, init: str, generator: torch.Generator) -> None:
         with torch.no_grad():
             if init == "xavier_uniform":
                 nn.init.xavier_uniform_(layer.weight, generator=generator)
+                nn.init.zeros_(layer.bias)
+            elif init == "gaussian":
+                nn.init.normal_(layer.weight, 0.0, math.sqrt(2.0 / layer.weight[0].numel()), generator=generator)
                 nn.init.zeros_(layer.bias)
             else:
                 nn.init.kaiming_uniform_(layer.weight, a=math.sqrt(5), generator=generator)

@@ -13,6 +13,7 @@ import json
 import pytest
 from synthetic import synthetic_dataset, train_on
 
+from precision_kit import experiment
 from precision_kit.claims import REGISTRY, depth_precision, parameter_precision_setup, training_dynamics_repr
 from precision_kit.claims.base import ClaimResult, Context
 from precision_kit.claims.training_dynamics_measures import WeightRecorder
@@ -31,13 +32,18 @@ def data():
 def synthetic_mnist(module_cache, data, monkeypatch):
     """Every claim module used here trains and loads the synthetic data instead of MNIST (one
     cache for the module, so BI-2, BI-3 and BI-4 train the depth-2 arm once)."""
-    run_seeds = train_on(data, monkeypatch, (depth_precision, parameter_precision_setup), (depth_precision,))
+    run_seeds = train_on(data, monkeypatch, (depth_precision, parameter_precision_setup),
+                         (depth_precision, training_dynamics_repr))
 
-    def runs(ctx, arm):
+    def runs(ctx, arm, data=None):
         """TD-4's runs with a small MLP for the CNN: its weight statistics (KDE per layer and
-        checkpoint) over the CNN's 225,000 weights would take most of this module's time."""
-        small = dataclasses.replace(arm, model=SMALL_MODEL)
-        return run_seeds(small, ctx.seeds(3, 5), ctx.device, ctx.root, recorder=WeightRecorder())
+        checkpoint) over the CNN's 225,000 weights would take most of this module's time.
+        `data` (the shuffled-label control) replaces the synthetic data when given."""
+        small = dataclasses.replace(arm, model=dataclasses.replace(SMALL_MODEL, init=arm.model.init))
+        if data is None:
+            return run_seeds(small, ctx.seeds(3, 5), ctx.device, ctx.root, recorder=WeightRecorder())
+        return experiment.run_seeds(small, ctx.seeds(3, 5), ctx.device, ctx.root, recorder=WeightRecorder(),
+                                    data=data)
 
     monkeypatch.setattr(training_dynamics_repr, "runs", runs)
     return Context(device="cpu")

@@ -89,6 +89,49 @@ def test_count_modes_unimodal_uniform_and_bimodal():
     assert count_modes(three) == 3
 
 
+def test_silverman_test_rejects_two_modes_and_keeps_one():
+    from precision_kit.modality import silverman_test
+
+    normal = torch.randn(4000, generator=gen(11), dtype=torch.float64)
+    assert silverman_test(normal, n_boot=100).p_value > 0.05
+    two = torch.cat([normal[:2000] * 0.5 - 2, normal[2000:] * 0.5 + 2])
+    result = silverman_test(two, n_boot=100)
+    assert result.p_value < 0.02 and result.n == 1000 and result.h_crit > 0
+    with pytest.raises(ValueError, match="at least 3 finite"):
+        silverman_test([1.0, float("nan"), 2.0])
+
+
+def _td4_inputs(grew=True, log_ratio=0.5, p_end=0.001, p_init=0.5, seeds=3, layers=("a", "b")):
+    keys = [(s, ly) for s in range(seeds) for ly in layers]
+    ratios = [log_ratio + 0.05 * s for s in range(seeds)]
+    return ({k: grew for k in keys}, ratios, {k: p_end for k in keys}, {k: p_init for k in keys}, len(layers))
+
+
+def test_td4_holds_when_weights_move_past_the_control_and_become_multimodal():
+    from precision_kit.claims.training_dynamics_repr import shape_verdict
+
+    verdict, moves, multi, _ = shape_verdict(*_td4_inputs())
+    assert (verdict, moves, multi) == (Verdict.HOLDS, Verdict.HOLDS, Verdict.HOLDS)
+
+
+@pytest.mark.parametrize(("change", "part"), [
+    ({"grew": False}, "moves"),  # W1 shrinks: the distribution comes back towards the init
+    ({"log_ratio": -0.5}, "moves"),  # moves less than a network that learns nothing
+    ({"p_end": 0.5}, "multimodal"),  # nothing became multimodal
+])
+def test_td4_fails_on_data_that_contradict_either_part(change, part):
+    from precision_kit.claims.training_dynamics_repr import shape_verdict
+
+    verdict, moves, multi, _ = shape_verdict(*_td4_inputs(**change))
+    assert verdict == Verdict.FAILS and {"moves": moves, "multimodal": multi}[part] == Verdict.FAILS
+
+
+def test_td4_is_inconclusive_when_the_init_is_already_multimodal():
+    from precision_kit.claims.training_dynamics_repr import shape_verdict
+
+    assert shape_verdict(*_td4_inputs(p_init=0.001))[2] == Verdict.INCONCLUSIVE
+
+
 def small_model(seed: int = 0) -> nn.Sequential:
     torch.manual_seed(seed)
     return nn.Sequential(nn.Conv2d(1, 4, 3), nn.ReLU(), nn.Flatten(), nn.Linear(4 * 6 * 6, 10))

@@ -1,8 +1,9 @@
 """Source 002, claims TD-4 and TD-5: what the trained CNN's weights and activations look like.
 
-It shares the arms of TD-1 … TD-3 (`training_dynamics`): the Adam + dropout arm of every
+TD-5 shares the arms of TD-1 … TD-3 (`training_dynamics`): the Adam + dropout arm of every
 seed, recorded by `WeightRecorder` (see `training_dynamics_setup` for the setup, the budgets
-and the run helpers).
+and the run helpers). TD-4 trains that arm from the Gaussian init its claim is about, and a
+shuffled-label control.
 """
 
 from __future__ import annotations
@@ -14,17 +15,19 @@ import torch
 
 from ..evaluate import forward_split
 from ..experiment import dataset
+from ..modality import silverman_test
 from ..models import penultimate
-from ..stats import lower_bound, superiority
-from ..verdicts import Verdict, signed
+from ..stats import lower_bound, superiority, upper_bound
+from ..verdicts import Verdict, combine, signed
 from .base import ClaimResult, Context, claim
 from .training_dynamics_measures import (
     WeightRecorder,
     knn_loo_accuracy,
     pca_2d,
     silhouette,
+    weight_layers,
 )
-from .training_dynamics_setup import SOURCE, budget_note, cnn_arm, join, runs
+from .training_dynamics_setup import SOURCE, budget_note, cnn_arm, runs, shuffled_labels
 
 SHAPE_STATS = ("w1", "modes", "bimodality", "kurtosis")
 EARLY_STEPS = 50  # quick TD-4: a first checkpoint inside the single epoch
@@ -50,69 +53,88 @@ def _table(per_seed: dict, layers: list[str], stat: str) -> dict:
     return {s: {ly: [c[ly][stat] for _, c in cps] for ly in layers} for s, cps in per_seed.items()}
 
 
+MODALITY_ALPHA = 0.05  # Silverman's test per layer and seed, Bonferroni over the layers
+
+
+def shape_verdict(grew: dict, vs_control: list[float], p_end: dict, p_init: dict, n_layers: int):
+    """TD-4's two parts, from per layer-seed results (keys (seed, layer)).
+    (a) "moves away from the initial form": W1 from init grows first → last checkpoint in
+    every layer-seed, and further than under shuffled labels: `vs_control` holds per seed the
+    mean over layers of log(W1 real / W1 control) at the last checkpoint; HOLDS if its
+    one-sided 95% t lower bound is > 0, FAILS if W1 shrinks anywhere or the upper bound is < 0.
+    (b) "multimodal": Silverman's test at level α/L (L layers); HOLDS if every layer-seed
+    rejects unimodality at the end and none at init, FAILS if none rejects at the end.
+    Returns (verdict, moves, multimodal, the bounds of (a))."""
+    lo, hi = lower_bound(vs_control).low, upper_bound(vs_control).high
+    if not all(grew.values()) or hi < 0:
+        moves = Verdict.FAILS
+    else:
+        moves = Verdict.HOLDS if lo > 0 else Verdict.INCONCLUSIVE
+    level = MODALITY_ALPHA / n_layers
+    end = [p < level for p in p_end.values()]
+    init = [p < level for p in p_init.values()]
+    if all(end) and not any(init):
+        multimodal = Verdict.HOLDS
+    elif not any(end):
+        multimodal = Verdict.FAILS
+    else:
+        multimodal = Verdict.INCONCLUSIVE
+    return combine(moves, multimodal), moves, multimodal, (lo, hi)
+
+
 @claim(
     "TD-4",
     SOURCE,
     "4.2, 5 (4)",
-    "weight distributions move from the initial shape to task-specific multimodal shapes",
-    "per layer and seed: W1 distance from the initial weights at each checkpoint and KDE "
-    "mode count; HOLDS if W1 grows first→last checkpoint and the last has ≥ 2 modes and more "
-    "than at init everywhere; FAILS if W1 shrinks anywhere or nothing became multimodal",
+    "weight distributions move from the initial Gaussian shape to task-specific multimodal shapes",
+    "CNN from a Gaussian init (He σ); per layer and seed: (a) W1 from the initial weights grows first → last "
+    "checkpoint and exceeds a shuffled-label control's (one-sided t on the per-seed mean log-ratio); (b) "
+    "Silverman's unimodality test rejects at the end and not at init (α = 0.05 / layers); both parts must hold",
 )
 def td4(ctx: Context) -> ClaimResult:
-    """TD-4 on the Adam + dropout arm, n = 3 seeds × 4 weight layers (quick) or 5 × 4
-    (paper). At each checkpoint and per layer: exact 1-D Wasserstein distance W1 from the
-    layer's initial weights, the number of modes of a Gaussian KDE (Silverman bandwidth,
-    valleys shallower than 5% merged), Sarle's bimodality coefficient, excess kurtosis and
-    a 40-bin histogram. Quick has one epoch, so its first checkpoint is step 50 of a
-    separate 50-step run (the same seed's trajectory prefix) and its last is epoch 1;
-    paper's are epochs 1 and 20. Rule (descriptive, stated here, not a significance test):
-    HOLDS if W1 grows from the first to the last checkpoint in every layer of every seed
-    and every layer "became multimodal" (≥ 2 KDE modes at the last checkpoint and more than
-    at init); FAILS if W1 shrinks anywhere or no layer became multimodal; INCONCLUSIVE
-    otherwise. Modes are compared with init because the KDE of the small layers' uniform
-    init (conv1: 288 weights, fc2: 1,280) already shows noise bumps deeper than 5%. The
-    line adds the one-sided 95% t lower bound of the per-seed mean log(W1_last/W1_first)."""
-    main = runs(ctx, cnn_arm(ctx))
-    early = runs(ctx, cnn_arm(ctx, max_steps=EARLY_STEPS)) if ctx.profile == "quick" else None
-    keep = [i for i, r in enumerate(main) if not r.diverged and not (early and early[i].diverged)]
-    per_seed = {
-        main[i].seed: _checkpoints(ctx, main[i], early[i] if early else None) for i in keep
-    }
+    """TD-4 on the Adam + dropout CNN started from the Gaussian init the source describes
+    (N(0, 2/fan_in), zero biases: `models`, init="gaussian"), n = 3 seeds × 4 weight layers
+    (quick) or 5 × 4 (paper), with a control arm: the same seeds trained on shuffled labels
+    (`shuffled_labels`), a network that moves its weights without learning the task. At each
+    checkpoint and per layer: exact 1-D Wasserstein distance W1 from the layer's initial
+    weights, KDE mode count, Sarle's bimodality coefficient, excess kurtosis and a 40-bin
+    histogram; at init and at the end, Silverman's bootstrap test of unimodality (200
+    resamples of 1,000 weights). Quick has one epoch, so its first checkpoint is step 50 of a
+    separate 50-step run (the same trajectory's prefix) and its last is epoch 1; paper's are
+    epochs 1 and 20. Verdict: `shape_verdict`."""
+    arm = cnn_arm(ctx, init="gaussian")
+    main = runs(ctx, arm)
+    early = runs(ctx, cnn_arm(ctx, max_steps=EARLY_STEPS, init="gaussian")) if ctx.profile == "quick" else None
+    control = runs(ctx, arm, data=shuffled_labels(dataset(arm, ctx.device, ctx.root)))
+    keep = [i for i, r in enumerate(main) if not (r.diverged or control[i].diverged or (early and early[i].diverged))]
+    per_seed = {main[i].seed: _checkpoints(ctx, main[i], early[i] if early else None) for i in keep}
     labels = [label for label, _ in next(iter(per_seed.values()))]
     layers = list(main[keep[0]].extras["weights"])
-    grew, multimodal, init_multimodal, log_ratios = {}, {}, {}, []
+    grew, vs_control, p_end, p_init, modes_end = {}, [], {}, {}, {}
     for i in keep:
         seed, cps = main[i].seed, per_seed[main[i].seed]
         first, last = cps[0][1], cps[-1][1]
-        ratios = []
+        end_weights, init_weights = weight_layers(main[i].model("cpu")), weight_layers(main[i].arm.model.build(seed))
+        logs = []
         for layer in layers:
             grew[(seed, layer)] = last[layer]["w1"] > first[layer]["w1"]
-            init_modes = main[i].extras["weights"][layer]["modes"][0]
-            multimodal[(seed, layer)] = last[layer]["modes"] >= 2 and last[layer]["modes"] > init_modes
-            init_multimodal[(seed, layer)] = init_modes >= 2
-            ratios.append(last[layer]["w1"] / max(first[layer]["w1"], 1e-300))
-        log_ratios.append(sum(math.log(r) for r in ratios) / len(ratios))
-    n = len(grew)
-    n_grew, n_multi = sum(grew.values()), sum(multimodal.values())
-    n_init = sum(init_multimodal.values())
-    if n_grew == n and n_multi == n:
-        verdict = Verdict.HOLDS
-    elif n_grew < n or n_multi == 0:
-        verdict = Verdict.FAILS
-    else:
-        verdict = Verdict.INCONCLUSIVE
-    growth = lower_bound(log_ratios)
+            logs.append(math.log(last[layer]["w1"] / max(control[i].extras["weights"][layer]["w1"][-1], 1e-300)))
+            p_end[(seed, layer)] = silverman_test(end_weights[layer], seed=seed).p_value
+            p_init[(seed, layer)] = silverman_test(init_weights[layer], seed=seed).p_value
+            modes_end[(seed, layer)] = last[layer]["modes"]
+        vs_control.append(sum(logs) / len(logs))
+    verdict, moves, multimodal, (lo, hi) = shape_verdict(grew, vs_control, p_end, p_init, len(layers))
+    n, level = len(grew), MODALITY_ALPHA / len(layers)
     line = (
-        f"W1 from init grows {labels[0]}→{labels[-1]} in {n_grew}/{n} layer-seeds "
-        f"(mean log-ratio Δ={signed(growth.estimate)}, {growth.text()}, {growth.n} seeds); "
-        f"became multimodal (≥2 modes, more than at init) by {labels[-1]} in {n_multi}/{n} "
-        f"(≥2 modes at init already: {n_init}/{n}); rule: all grow and all become multimodal "
-        f"→ {verdict}"
+        f"moves: W1 from init grows {labels[0]}→{labels[-1]} in {sum(grew.values())}/{n} layer-seeds, "
+        f"vs shuffled labels mean log-ratio {signed(sum(vs_control) / len(vs_control))} (one-sided 95% bounds "
+        f"[{signed(lo)}, {signed(hi)}], {len(vs_control)} seeds) → {moves}; multimodal (Silverman p < {level:.4g}): "
+        f"{sum(p < level for p in p_end.values())}/{n} at {labels[-1]}, {sum(p < level for p in p_init.values())}/{n} "
+        f"at init → {multimodal}"
     )
-    not_multi = sorted({layer for (_, layer), m in multimodal.items() if not m})
     model = main[keep[0]].model("cpu")
     seed0, init = main[keep[0]].seed, main[keep[0]].extras["weights"]
+    key = lambda d: {f"{s}:{ly}": v for (s, ly), v in d.items()}  # noqa: E731
     return ClaimResult(
         "TD-4",
         "adam-dropout",
@@ -120,21 +142,21 @@ def td4(ctx: Context) -> ClaimResult:
         line,
         figures={
             "checkpoints": ["init"] + labels,
+            "init_form": "gaussian N(0, 2/fan_in), zero biases",
             **{stat: _table(per_seed, layers, stat) for stat in SHAPE_STATS},
             "init": {ly: {k: init[ly][k][0] for k in SHAPE_STATS[1:]} for ly in layers},
             "histograms_seed0": {
                 ly: [init[ly]["histogram"][0]] + [c[ly]["histogram"] for _, c in per_seed[seed0]]
                 for ly in layers
             },
-            "mean_log_w1_ratio": log_ratios,
-            "grew": {f"{s}:{ly}": g for (s, ly), g in grew.items()},
-            "multimodal_last": {f"{s}:{ly}": m for (s, ly), m in multimodal.items()},
+            "log_w1_vs_shuffled_labels": vs_control,
+            "grew": key(grew),
+            "silverman_p_end": key(p_end),
+            "silverman_p_init": key(p_init),
+            "kde_modes_end": key(modes_end),
+            "parts": {"moves": moves.value, "multimodal": multimodal.value},
         },
-        note=join(
-            budget_note(ctx),
-            f"not newly multimodal at {labels[-1]}: {', '.join(not_multi)}" if not_multi else "",
-            "init is PyTorch's default Kaiming-uniform (flat histogram), not the source's Gaussian",
-        ),
+        note=budget_note(ctx),
         timed=lambda: WeightRecorder().on_epoch(0, model),  # the per-checkpoint shape analysis
         timed_device="cpu",  # the model is loaded on the CPU and the statistics run there
     )

@@ -25,6 +25,11 @@ dropout arm is trained once per seed and shared by TD-1 … TD-5.
 
 from __future__ import annotations
 
+from dataclasses import replace
+
+import torch
+
+from ..data import Dataset, Split
 from ..experiment import Arm, ModelSpec, run_seeds
 from ..train import TrainConfig
 from .base import Context
@@ -35,7 +40,8 @@ LR = {"adam": 1e-3, "sgd": 1e-2, "sgd-momentum": 1e-2, "rmsprop": 1e-3}
 LR_DECAY = 0.95  # per epoch; the source names no schedule
 
 
-def cnn_arm(ctx: Context, optimizer: str = "adam", dropout: float = 0.5, max_steps=None) -> Arm:
+def cnn_arm(ctx: Context, optimizer: str = "adam", dropout: float = 0.5, max_steps=None,
+            init: str = "default") -> Arm:
     config = TrainConfig(
         epochs=ctx.pick(1, 20, "epochs"),
         batch_size=128,
@@ -46,12 +52,24 @@ def cnn_arm(ctx: Context, optimizer: str = "adam", dropout: float = 0.5, max_ste
         evaluation="epoch",
         max_steps=max_steps,
     )
-    return Arm(ModelSpec("cnn", dropout=float(dropout), init="default"), config)
+    return Arm(ModelSpec("cnn", dropout=float(dropout), init=init), config)
 
 
-def runs(ctx: Context, arm: Arm):
-    """Every seed of `arm`, trained (or loaded) with the TD-4 weight recorder attached."""
-    return run_seeds(arm, ctx.seeds(3, 5), ctx.device, ctx.root, recorder=WeightRecorder())
+def runs(ctx: Context, arm: Arm, data: Dataset | None = None):
+    """Every seed of `arm`, trained (or loaded) with the TD-4 weight recorder attached;
+    `data` replaces MNIST (e.g. `shuffled_labels`)."""
+    return run_seeds(arm, ctx.seeds(3, 5), ctx.device, ctx.root, recorder=WeightRecorder(), data=data)
+
+
+SHUFFLE_SEED = 2002
+
+
+def shuffled_labels(data: Dataset, seed: int = SHUFFLE_SEED) -> Dataset:
+    """`data` with its training labels permuted by a fixed generator (images, test split
+    and class balance unchanged): the control arm of TD-4, a network that learns no task."""
+    perm = torch.randperm(len(data.train), generator=torch.Generator().manual_seed(seed))
+    labels = data.train.labels[perm.to(data.train.labels.device)]
+    return replace(data, train=Split(data.train.images, labels))
 
 
 def budget_note(ctx: Context) -> str:
