@@ -4,6 +4,8 @@
 - `--pk-gate BASELINE`: gate the run's results against a stored baseline (precision_kit.gate);
   `--pk-only-run-cases` gates a deliberately narrowed run (-k) on the cases it judged only.
 - `--pk-ledger-dir DIR`: where each run's ledger goes (default .precision_kit/ledgers).
+- `--pk-expected FILE`: the expected verdicts each case is held to (default
+  baselines/expected_verdicts.json).
 - `--pk-first BI_5,SZ_2`: run the cases whose names contain these first (a short GPU window).
 - `--data-root DIR`: where `mnist/` lives (else PRECISION_KIT_DATA, else ~/.cache/precision_kit).
 - `-m cpu` / `-m cuda`: device markers; cuda cases skip with a reason on a machine without CUDA.
@@ -46,6 +48,13 @@ def pytest_addoption(parser):
         metavar="DIR",
         help="where each run's claims ledger goes, as DIR/<machine id>/NNNN_<tag>.json and .md "
         "(default: %(default)s)",
+    )
+    group.addoption(
+        "--pk-expected",
+        default=None,
+        metavar="FILE",
+        help="the expected verdicts, {profile: {device: {'ID[case]': verdict}}}, checked at the end of the "
+        "session after Holm; a changed verdict fails it (default: baselines/expected_verdicts.json)",
     )
     group.addoption(
         "--pk-first",

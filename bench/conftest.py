@@ -52,10 +52,18 @@ def mnist_loader(data_root):
     return load
 
 
-def _expected() -> dict:
-    if not EXPECTED.exists():
-        return {}
-    return json.loads(EXPECTED.read_text())
+def _expected(config) -> tuple[Path, dict]:
+    """The expected-verdicts file (`--pk-expected`, default EXPECTED) and its mapping."""
+    path = Path(config.getoption("--pk-expected") or EXPECTED)
+    if not path.exists():
+        if config.getoption("--pk-expected"):
+            raise pytest.UsageError(f"--pk-expected={path}: no such file; expected a JSON file of expected verdicts")
+        return path, {}
+    try:
+        return path, json.loads(path.read_text())
+    except json.JSONDecodeError as err:
+        raise pytest.UsageError(f"{path}: not JSON ({err}); expected {{profile: {{device: {{'ID[case]': verdict}}}}}}"
+                                ) from None
 
 
 @pytest.fixture
@@ -119,13 +127,13 @@ def _check_expected(config, rows: list[dict]) -> list[str]:
     an expected HOLDS/FAILS/UNTESTED accepts only itself, an expected INCONCLUSIVE accepts a
     firmer verdict with a warning): the changed ones, as lines. The check runs after the
     session because Holm needs every case of a claim."""
-    profile, expected, changed = config.getoption("--pk-profile"), _expected(), []
+    (path, expected), profile, changed = _expected(config), config.getoption("--pk-profile"), []
     for r in rows:
         key = f"{r['claim']}[{r['case']}]"
         want = expected.get(profile, {}).get(r["device"], {}).get(key)
         if want is None:
             if not r.get("speed_claim"):
-                warnings.warn(f"{key} on {r['device']}: no expected verdict recorded in {EXPECTED.name}", stacklevel=1)
+                warnings.warn(f"{key} on {r['device']}: no expected verdict recorded in {path.name}", stacklevel=1)
             continue
         ok, message = expectation(want, Verdict(r["verdict"]))
         if not ok:
@@ -165,7 +173,8 @@ def pytest_terminal_summary(terminalreporter, exitstatus, config):
     terminalreporter.write_line(f"ledger of this run written to {json_path} and {md_path}")
     changed = config.stash.get(_CHANGED, [])
     if changed:
-        terminalreporter.write_sep("=", f"{len(changed)} verdict(s) differ from {EXPECTED.name}", red=True, bold=True)
+        name = Path(config.getoption("--pk-expected") or EXPECTED).name
+        terminalreporter.write_sep("=", f"{len(changed)} verdict(s) differ from {name}", red=True, bold=True)
         for line in changed:
             terminalreporter.write_line(line)
     report = config.stash.get(_REPORT, None)

@@ -54,6 +54,20 @@ def models(tmp_path_factory) -> Path:
     return tmp_path_factory.mktemp("models")
 
 
+def test_a_verdict_that_differs_from_the_expected_one_fails_the_session(tmp_path, data, models):
+    """The expected verdicts are checked at the end of the session (after Holm across each
+    claim's cases): a changed one fails the run and is listed, an unchanged one passes."""
+    key = "BI-2[depth=2-torch.ao]"
+    expected = tmp_path / "expected.json"
+    expected.write_text(json.dumps({"quick": {"cpu": {key: "FAILS"}}}))
+    proc = _pytest(tmp_path, "-k", CASE, f"--pk-expected={expected}", data=data, models=models)
+    assert proc.returncode == 1, proc.stdout[-3000:] + proc.stderr[-3000:]
+    assert "1 verdict(s) differ from expected.json" in proc.stdout and "expected FAILS, measured HOLDS" in proc.stdout
+    expected.write_text(json.dumps({"quick": {"cpu": {key: "HOLDS"}}}))
+    proc = _pytest(tmp_path, "-k", CASE, f"--pk-expected={expected}", data=data, models=models)
+    assert proc.returncode == 0 and "differ from" not in proc.stdout, proc.stdout[-3000:]
+
+
 def test_each_run_writes_its_own_ledger_outside_the_benchmark_storage(tmp_path, data, models):
     for _ in range(2):
         proc = _pytest(tmp_path, "-k", CASE, "--benchmark-autosave", data=data, models=models)
