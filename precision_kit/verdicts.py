@@ -67,10 +67,6 @@ def plan_looks(looks: int) -> None:
         _LOOKS.set(looks)
 
 
-def current_looks() -> int:
-    return _LOOKS.get() or 1
-
-
 @contextmanager
 def looks_scope() -> Iterator[None]:
     """A judge's run: what it declares with `plan_looks` ends with this block."""

@@ -204,7 +204,10 @@ def claim(id: str, source: str, section: str, statement: str, test: str, speed: 
 
 
 def run_claim(claim_id: str, ctx: Context, **params) -> ClaimResult:
-    """Judge one case of `claim_id` in `ctx` with the case's parameters."""
+    """Judge one case of `claim_id` in `ctx` with the case's parameters: a case judged over
+    seeds that comes out INCONCLUSIVE is judged again at the next seed stage (`SEED_STAGES`),
+    a case below the claim's regime becomes UNTESTED (`mark_untested`), and the result gets
+    its budget and the evidence Holm needs (`fail_evidence`)."""
     try:
         entry = REGISTRY[claim_id]
     except KeyError:
