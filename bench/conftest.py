@@ -29,6 +29,7 @@ _BASELINE = pytest.StashKey[results.Results]()
 _REPORT = pytest.StashKey[gate.GateReport]()
 _LEDGER = pytest.StashKey[ledger.RunLedger]()
 _CHANGED = pytest.StashKey[list]()
+_FINAL = pytest.StashKey[list]()
 ROUNDS = 5  # alternating rounds of reference and case per timed case, after one warm-up
 _ROWS: list[dict] = []
 
@@ -148,7 +149,7 @@ def pytest_sessionfinish(session, exitstatus):
     session); with --pk-gate, gate the judged cases (a regression fails the session)."""
     if not _ROWS:
         return
-    final = _final_rows()
+    final = session.config.stash[_FINAL] = _final_rows()
     changed = session.config.stash[_CHANGED] = _check_expected(session.config, final)
     if changed and session.exitstatus == 0:
         session.exitstatus = pytest.ExitCode.TESTS_FAILED
@@ -166,7 +167,7 @@ def pytest_sessionfinish(session, exitstatus):
 def pytest_terminal_summary(terminalreporter, exitstatus, config):
     if not _ROWS:
         return
-    final = _final_rows()
+    final = config.stash.get(_FINAL, None) or _final_rows()
     terminalreporter.write_sep("=", f"claims ledger ({ledger.summary(final)})")
     terminalreporter.write_line(ledger.table(final))
     json_path, md_path = _save_ledger(config)

@@ -53,15 +53,10 @@ def modes(x: np.ndarray, h: float, lo: float, hi: float) -> int:
     """Local maxima of the Gaussian KDE of `x` with bandwidth `h` on `GRID` points in [lo, hi]."""
     grid = np.linspace(lo, hi, GRID)
     d = np.exp(-0.5 * ((grid[:, None] - x[None, :]) / h) ** 2).sum(axis=1)
-    up = d[1:] > d[:-1] * (1 + 1e-12)
-    down = d[1:] < d[:-1] * (1 - 1e-12)
-    count, rising = 0, True
-    for u, w in zip(up, down, strict=True):
-        if rising and w:
-            count, rising = count + 1, False
-        elif u:
-            rising = True
-    return max(count + int(rising), 1)
+    step = np.where(d[1:] > d[:-1] * (1 + 1e-12), 1, np.where(d[1:] < d[:-1] * (1 - 1e-12), -1, 0))
+    slope = np.concatenate(([1], step[step != 0]))  # flat steps dropped; the left edge rises
+    peaks = int(np.count_nonzero((slope[:-1] == 1) & (slope[1:] == -1))) + int(slope[-1] == 1)
+    return max(peaks, 1)
 
 
 def critical_bandwidth(x: np.ndarray) -> float:

@@ -83,7 +83,7 @@ def _evidence(row: dict[str, Any]) -> tuple[float, float]:
 def _apply(row: dict[str, Any], m: int, rejected: bool) -> dict[str, Any]:
     figures = {**(row.get("figures") or {}), "holm": {"m": m, "rejected": rejected}}
     new = {**row, "figures": figures}
-    if row["verdict"] != "FAILS" or rejected or m == 1:
+    if row["verdict"] != "FAILS" or rejected:
         return new
     p, alpha = row["p_fail"], row["fail_alpha"]
     figures["verdict_before_holm"] = "FAILS"
