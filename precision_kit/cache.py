@@ -14,7 +14,9 @@ on a CI runner or a team drive is the normal case). An entry that is truncated, 
 of another format or stored under another key is moved aside into `quarantine/` with a
 `CacheWarning` and treated as missing, so it is retrained: nothing crashes, nothing is
 deleted. Entries of the old pickle format (`*.pt`) are never read. Two processes writing
-the same entry each write a whole temp file and rename it: one valid entry remains.
+the same entry each write a whole temp file and rename it: one valid entry remains. Two
+processes about to train the same entries (pytest-xdist workers judging claims that share
+arms) take them in turn (`claimed`): the second finds them in the cache when it gets them.
 
 Location: `$PRECISION_KIT_CACHE`, else `~/.cache/precision_kit/models`.
 """
@@ -26,7 +28,8 @@ import json
 import os
 import time
 import warnings
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import ExitStack, contextmanager
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -234,3 +237,28 @@ def save(key: str, payload: dict[str, Any]) -> Path:
     with atomic_writer(target) as fh:
         fh.write(blob)
     return target
+
+
+LOCKS = "locks"
+
+
+@contextmanager
+def claimed(keys: list[str]) -> Iterator[None]:
+    """Hold an exclusive lock on each of `keys` (an empty lock file per key under
+    `locks/`, taken in sorted order so two processes never wait on each other in a
+    cycle) while the entries are trained and saved. Where the platform has no `fcntl`
+    (Windows) nothing is locked: two processes may then train the same entry twice, and
+    one valid entry remains."""
+    try:
+        import fcntl
+    except ImportError:  # pragma: no cover - Windows
+        yield
+        return
+    folder = cache_dir() / LOCKS
+    folder.mkdir(parents=True, exist_ok=True)
+    with ExitStack() as stack:
+        for key in sorted(set(keys)):
+            fh = stack.enter_context(open(folder / f"{key}.lock", "a"))
+            fcntl.flock(fh, fcntl.LOCK_EX)
+            stack.callback(fcntl.flock, fh, fcntl.LOCK_UN)
+        yield

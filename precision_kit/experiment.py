@@ -9,6 +9,7 @@ CPU) and data order (the seed's own data generator), whatever their precision or
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import dataclasses
 import hashlib
@@ -20,7 +21,7 @@ from typing import Any
 import torch
 from torch import nn
 
-from . import cache
+from . import cache, progress
 from .data import Dataset, load_dataset
 from .devices import resolve_device
 from .errors import PrecisionKitError
@@ -186,36 +187,61 @@ def run_seeds(
     keys = {seed: _cache_key(arm, seed, dev, engine, recorder, data) for seed in seeds}
     done: dict[int, Trained] = {}
     if use_cache:
-        for seed in seeds:
-            stored = cache.load(keys[seed], parse=_from_cache)
-            if stored is not None:
-                done[seed] = Trained(arm=arm, seed=seed, device=dev.type, **stored, from_cache=True)
+        _load(arm, seeds, keys, dev, done)
     pending = [s for s in dict.fromkeys(seeds) if s not in done]
-    if pending:
-        data = dataset(arm, dev, root) if data is None else data.to(dev)
-        config = arm.config.replace(device=str(dev))
-        if config.evaluation == "none":
-            config = config.replace(evaluation="final")
-        # One recorder per seed: a population calls every member's hook in each epoch.
-        recorders = [copy.deepcopy(recorder) for _ in pending] if recorder is not None else [None] * len(pending)
-        if engine == "population":
+    if not pending:
+        return [done[s] for s in seeds]
+    with cache.claimed([keys[s] for s in pending]) if use_cache else contextlib.nullcontext():
+        if use_cache:  # another process may have trained them while this one waited
+            _load(arm, pending, keys, dev, done)
+            pending = [s for s in pending if s not in done]
+        if pending:
+            _train(arm, pending, keys, dev, engine, root, use_cache, recorder, data, done)
+    return [done[s] for s in seeds]
+
+
+def _load(arm: Arm, seeds: list[int], keys: dict[int, str], dev: torch.device, done: dict[int, Trained]) -> None:
+    for seed in seeds:
+        stored = cache.load(keys[seed], parse=_from_cache)
+        if stored is not None:
+            done[seed] = Trained(arm=arm, seed=seed, device=dev.type, **stored, from_cache=True)
+
+
+def _train(arm: Arm, pending: list[int], keys: dict[int, str], dev: torch.device, engine: str, root: str | None,
+           use_cache: bool, recorder, data: Dataset | None, done: dict[int, Trained]) -> None:
+    """Train the `pending` seeds of `arm` (as populations of at most MAX_MEMBERS, or one after
+    the other), cache each and put it in `done`."""
+    data = dataset(arm, dev, root) if data is None else data.to(dev)
+    config = arm.config.replace(device=str(dev))
+    if config.evaluation == "none":
+        config = config.replace(evaluation="final")
+    # One recorder per seed: a population calls every member's hook in each epoch.
+    recorders = [copy.deepcopy(recorder) for _ in pending] if recorder is not None else [None] * len(pending)
+    chunks = range(0, len(pending), MAX_MEMBERS)
+    what = f"{arm.model.label} {config.precision}, {_count(len(pending), 'seed')}"
+    if engine == "population":
+        with progress.task(f"{what}, {_count(len(chunks), 'population')}", runs=len(chunks), epochs=config.epochs):
             results = []
-            for i in range(0, len(pending), MAX_MEMBERS):
+            for i in chunks:
                 chunk = pending[i : i + MAX_MEMBERS]
                 hooks = [r.on_epoch if r is not None else None for r in recorders[i : i + MAX_MEMBERS]]
                 models = [arm.model.build(s) for s in chunk]
                 results += train_population(models, data, [config.replace(seed=s) for s in chunk], on_epoch=hooks)
-        else:
+    else:
+        with progress.task(f"{what}, one after the other", runs=len(pending), epochs=config.epochs):
             results = [
                 train(arm.model.build(s), data, config.replace(seed=s), on_epoch=r.on_epoch if r else None)
                 for s, r in zip(pending, recorders, strict=True)
             ]
-        for seed, result, rec in zip(pending, results, recorders, strict=True):
-            payload = _payload(result, data, config.precision, rec)
-            if use_cache:
-                cache.save(keys[seed], _to_cache(payload))
-            done[seed] = Trained(arm=arm, seed=seed, device=dev.type, **payload)
-    return [done[s] for s in seeds]
+    for seed, result, rec in zip(pending, results, recorders, strict=True):
+        payload = _payload(result, data, config.precision, rec)
+        if use_cache:
+            cache.save(keys[seed], _to_cache(payload))
+        done[seed] = Trained(arm=arm, seed=seed, device=dev.type, **payload)
+
+
+def _count(n: int, what: str) -> str:
+    return f"{n} {what}" + ("s" if n != 1 else "")
 
 
 def _cache_key(arm: Arm, seed: int, dev: torch.device, engine: str, recorder, data: Dataset | None) -> str:

@@ -40,6 +40,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from . import progress
 from .data import Dataset
 from .devices import resolve_device
 from .errors import PrecisionKitError
@@ -196,6 +197,7 @@ def train_population(
                 records[j].append(record)
                 if hooks[j] is not None:
                     hooks[j](epoch + 1, model)
+            progress.epoch_done()
             if step == shared.max_steps or all(d is not None for d in diverged_at):
                 break
     for j in range(size):

@@ -19,6 +19,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from . import progress
 from .data import Dataset, epoch_batches
 from .devices import peak_memory, resolve_device, start_peak_memory
 from .evaluate import evaluate
@@ -152,6 +153,7 @@ def train(
             if record is None:  # diverged
                 break
             records.append(record)
+            progress.epoch_done()
             if on_epoch is not None:
                 on_epoch(epoch + 1, model)
             if loop.step == config.max_steps:
