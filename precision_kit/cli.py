@@ -16,6 +16,9 @@
         --other adds a CPU-vs-GPU time per case figure.
     precision-kit expect LEDGER.json [--out baselines/expected_verdicts.json]
         record a run's verdicts as the expected ones the benchmark cases check as they run.
+    precision-kit merge SHARD.json [SHARD2.json …] --out merged/claims.json
+        combine the ledgers of `pytest bench/ --pk-shard i/n` runs (machines of one class)
+        into one run's ledger, Holm applied again across every claim's merged cases.
 
 RUN/CURRENT/BASELINE files are either the ledger a `pytest bench/` run writes
 (.precision_kit/ledgers/<machine id>/NNNN_<tag>.json; a folder means the newest ledger
@@ -32,6 +35,7 @@ from pathlib import Path
 from . import compare as compare_mod
 from . import gate as gate_mod
 from . import ledger, results
+from . import merge as merge_mod
 from .errors import DataError, UnsupportedError
 
 DEFAULT_EXPECTED = Path("baselines") / "expected_verdicts.json"
@@ -88,6 +92,15 @@ def _expect(args: argparse.Namespace) -> int:
     return 0
 
 
+def _merge(args: argparse.Namespace) -> int:
+    runs = [results.load(path) for path in args.shards]
+    rows = merge_mod.merge(runs)
+    out = Path(args.out)
+    json_path, md_path = ledger.write(rows, out.parent, runs[0].machine, name=out.stem)
+    print(f"merged {len(rows)} cases of {len(runs)} shard(s) into {json_path} (and {md_path}): {ledger.summary(rows)}")
+    return 0
+
+
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="precision-kit", description="Gate, compare and record precision_kit runs.")
     sub = p.add_subparsers(dest="command", required=True)
@@ -118,6 +131,10 @@ def parser() -> argparse.ArgumentParser:
     e.add_argument("ledger", help="the ledger of a benchmark run (or a ledger folder: its newest)")
     e.add_argument("--out", default=str(DEFAULT_EXPECTED), help="expected-verdicts file (default: %(default)s)")
     e.set_defaults(func=_expect)
+    m = sub.add_parser("merge", help="combine the ledgers of --pk-shard runs into one")
+    m.add_argument("shards", nargs="+", help="the shards' ledgers (NNNN_*.json), machines of one class")
+    m.add_argument("--out", required=True, help="e.g. merged/claims.json (and .md beside it)")
+    m.set_defaults(func=_merge)
     return p
 
 

@@ -1,0 +1,54 @@
+"""The progress line of a long run: while a case trains, which claim and arm, how many seeds,
+epoch k of N and the time left, rewritten in place on a terminal; one line per finished arm
+where the output is not a terminal (a CI log); nothing under `-q`."""
+
+from __future__ import annotations
+
+import time
+from contextlib import nullcontext
+
+from ..progress import END, EPOCH, START, Event, duration
+
+REFRESH_S = 0.5  # the in-place line is rewritten at most this often
+
+
+class ProgressLine:
+    """A `progress` sink for one judged case, writing through pytest's terminal reporter."""
+
+    def __init__(self, terminal, label: str, capture=None) -> None:
+        self.terminal, self.label, self.capture = terminal, label, capture
+        self.tty = bool(getattr(terminal, "isatty", False))
+        self.last = 0.0
+
+    def __call__(self, event: Event) -> None:
+        # pytest captures the test's output; like its live logging, the line goes past it
+        with self.capture.global_and_fixture_disabled() if self.capture is not None else nullcontext():
+            self._write(event)
+
+    def _write(self, event: Event) -> None:
+        tr = self.terminal
+        if event.kind == START:
+            tr.ensure_newline()  # pytest's own line (file name and dots) stays as it is
+        text = f"{self.label} · {event.what}"
+        if event.kind == END:
+            text += f" · {event.epochs_done}/{event.epochs_total} epochs in {duration(event.elapsed_s)}"
+            if self.tty:
+                tr.rewrite(text, erase=True)
+                tr.write("\n")
+            else:
+                tr.write_line(text)
+            return
+        if not self.tty:
+            return  # a log gets the line of the finished arm only
+        now = time.monotonic()
+        if event.kind == EPOCH and now - self.last < REFRESH_S:
+            return
+        self.last = now
+        tr.rewrite(f"{text} · epoch {event.epochs_done}/{event.epochs_total} · "
+                   f"{duration(event.eta_s)} left", erase=True)
+
+
+def wanted(config) -> bool:
+    """Progress is shown unless pytest runs quietly (-q) or in an xdist worker (its output is
+    not a terminal the user sees)."""
+    return config.get_verbosity() >= 0 and not hasattr(config, "workerinput")

@@ -1,0 +1,449 @@
+"""precision_kit's pytest plugin: any test suite can judge claims, print and write the claims
+ledger, hold verdicts to expected ones and gate a run against a baseline.
+
+Installed with the package (the `pytest11` entry point `precision_kit.pytest_plugin`); from
+a checkout that is not installed, a `conftest.py` with
+`pytest_plugins = ["precision_kit.pytest_plugin"]` loads it.
+
+- fixtures: `judge(claim_id, device, **params)` (run a registered claim, time what it is
+  about, add its row to the ledger), `pk_profile`, `data_root`;
+- markers `cpu`, `cuda` (skips with a reason without CUDA), `slow`;
+- options: `--pk-profile quick|paper`, `--pk-gate BASELINE` (+ `--pk-only-run-cases`),
+  `--pk-ledger-dir DIR`, `--pk-expected FILE`, `--pk-first NAMES`, `--pk-shard i/n`,
+  `--data-root DIR`;
+- under pytest-xdist (`-n N`): workers train and judge side by side, every timed
+  measurement runs alone (`plugin.turns`), the controller merges the rows into one ledger and
+  writes the pytest-benchmark file pytest-benchmark itself does not write under xdist;
+- while a case trains, a progress line (`plugin.terminal`).
+
+Its state lives in `config.stash`. Nothing heavy is imported until a claim is judged, so the
+plugin costs other test suites nothing.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+from contextlib import nullcontext
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from .ledger import LEDGER_DIR
+from .plugin import autosave, expected, shard, terminal
+from .plugin.turns import Turns
+
+PROFILES = ("quick", "paper")
+ROUNDS = 5  # alternating rounds of reference and case per timed case, after one warm-up
+WARMUP = 1
+MARKERS = (
+    "cpu: runs on the CPU",
+    "cuda: needs a CUDA GPU (skips with a reason without one)",
+    "slow: long-running case",
+)
+_ROW = "precision_kit.row"  # the user property that carries a worker's row to the controller
+_TURNS = "precision_kit_turns"  # the workerinput entry: the folder of the timing turns
+
+
+@dataclass
+class RunState:
+    """What one session judged and decided (in the controller of an xdist run: every worker's)."""
+
+    rows: list[dict[str, Any]] = field(default_factory=list)
+    records: list[dict[str, Any]] = field(default_factory=list)  # an xdist run's timed rounds, for autosave
+    ledger: Any = None  # ledger.RunLedger, made at the first save
+    baseline: Any = None  # results.Results of --pk-gate
+    report: Any = None  # gate.GateReport
+    changed: list[str] = field(default_factory=list)
+    final: list[dict[str, Any]] | None = None
+    turns: Turns | None = None  # an xdist worker's timing turns
+    turns_dir: str | None = None  # the controller's folder of the turns' lock files
+    cpu_configured: bool = False
+    machine: dict[str, Any] | None = None  # pytest-benchmark's machine info, asked for once
+
+
+STATE = pytest.StashKey[RunState]()
+
+
+def pytest_addoption(parser):
+    group = parser.getgroup("precision_kit")
+    group.addoption("--pk-profile", default="quick", choices=PROFILES,
+                    help="claim budget: quick (default, fits a 2-core CPU in CI) or paper (the source's setup)")
+    group.addoption("--pk-gate", default=None, metavar="BASELINE",
+                    help="gate this run against a stored baseline (claims.json of the same machine class); a "
+                    "regression fails the session, an unusable baseline stops it before any case runs")
+    group.addoption("--pk-only-run-cases", action="store_true",
+                    help="with --pk-gate: gate only the cases this run judged (a deliberately narrowed run, e.g. "
+                    "-k); without it a baseline case the run did not judge fails the gate")
+    group.addoption("--pk-ledger-dir", default=str(LEDGER_DIR), metavar="DIR",
+                    help="where each run's claims ledger goes, as DIR/<machine id>/NNNN_<tag>.json and .md "
+                    "(default: %(default)s)")
+    group.addoption("--pk-expected", default=None, metavar="FILE",
+                    help="the expected verdicts, {profile: {device: {'ID[case]': verdict}}}, checked at the end of "
+                    "the session after Holm; a changed verdict fails it (default: "
+                    f"<rootdir>/{expected.DEFAULT} when it exists)")
+    group.addoption("--pk-first", default="", metavar="NAMES",
+                    help="comma-separated parts of test names to run first, in that order (e.g. BI_5,SZ_2): the "
+                    "most informative cases of a short time window; the rest keep their order")
+    group.addoption("--pk-shard", default=None, metavar="I/N",
+                    help="run shard I of N (a deterministic share: whole test functions dealt out in turn); "
+                    "combine the shards' ledgers with `precision-kit merge`")
+    group.addoption("--data-root", default=None,
+                    help="folder holding mnist/ (default: $PRECISION_KIT_DATA, then ~/.cache/precision_kit)")
+
+
+def pytest_configure(config):
+    for marker in MARKERS:
+        config.addinivalue_line("markers", marker)
+    state = config.stash[STATE] = RunState()
+    if config.getoption("--pk-shard"):
+        shard.parse(config.getoption("--pk-shard"))
+    worker = getattr(config, "workerinput", None)
+    if worker is not None:
+        if worker.get(_TURNS):
+            state.turns = Turns(worker[_TURNS])
+        _one_gpu_per_worker(worker)
+    elif _parallel(config):
+        state.turns_dir = tempfile.mkdtemp(prefix="precision_kit_turns_")
+
+
+def pytest_unconfigure(config):
+    state = config.stash.get(STATE, None)
+    if state is not None and state.turns_dir:
+        shutil.rmtree(state.turns_dir, ignore_errors=True)
+
+
+def gpu_for_worker(worker_id: str, gpus: int) -> int | None:
+    """The GPU an xdist worker ("gw3") uses on a machine with `gpus` of them: the workers
+    dealt out over the GPUs in turn; None with fewer than two GPUs (nothing to choose)."""
+    if gpus < 2 or not worker_id.startswith("gw") or not worker_id[2:].isdigit():
+        return None
+    return int(worker_id[2:]) % gpus
+
+
+def _one_gpu_per_worker(worker: dict) -> None:
+    """On a machine with several GPUs, make "cuda" mean this worker's own GPU (a case's
+    device "cuda" is the current device), so the workers judge on different GPUs."""
+    if os.environ.get("CUDA_VISIBLE_DEVICES") is not None and "," not in os.environ["CUDA_VISIBLE_DEVICES"]:
+        return  # pinned already
+    import torch
+
+    if not torch.cuda.is_available():
+        return
+    index = gpu_for_worker(str(worker.get("workerid", "")), torch.cuda.device_count())
+    if index is not None:
+        torch.cuda.set_device(index)
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_configure_node(node):
+    """xdist (controller): give each worker the folder of the timing turns."""
+    node.workerinput[_TURNS] = node.config.stash[STATE].turns_dir
+
+
+def _parallel(config) -> bool:
+    return config.pluginmanager.hasplugin("xdist") and config.getoption("dist", "no") != "no"
+
+
+def first_in_order(items: list, names: list[str]) -> list:
+    """`items` with those whose name contains names[0] first, then names[1] …, the rest after;
+    a stable sort, so each group keeps its collection order."""
+
+    def rank(item) -> int:
+        return next((i for i, name in enumerate(names) if name in item.name), len(names))
+
+    return sorted(items, key=rank)
+
+
+def pytest_collection_modifyitems(config, items):
+    spec = config.getoption("--pk-shard")
+    if spec:
+        kept, dropped = shard.select(items, *shard.parse(spec))
+        if dropped:
+            config.hook.pytest_deselected(items=dropped)
+        items[:] = kept
+    names = [n.strip() for n in config.getoption("--pk-first").split(",") if n.strip()]
+    if names:
+        items[:] = first_in_order(items, names)
+    cuda_items = [item for item in items if item.get_closest_marker("cuda") is not None]
+    if not cuda_items:
+        return
+    import torch
+
+    if torch.cuda.is_available():
+        return
+    skip_cuda = pytest.mark.skip(reason="needs CUDA: torch.cuda.is_available() is False on this machine")
+    for item in cuda_items:
+        item.add_marker(skip_cuda)
+
+
+@pytest.fixture(scope="session")
+def pk_profile(pytestconfig) -> str:
+    return pytestconfig.getoption("--pk-profile")
+
+
+@pytest.fixture(scope="session")
+def data_root(pytestconfig):
+    """The data root given on the command line, or None to use the library's resolution."""
+    return pytestconfig.getoption("--data-root")
+
+
+@pytest.fixture
+def judge(request, benchmark, pk_profile, data_root):
+    """`judge(claim_id, device, **params)`: judge one case of a registered claim (`run_claim`),
+    time what it is about against the reference GEMM in alternating rounds, record every
+    figure in the benchmark's extra_info and add the row to the ledger. Under xdist the case is
+    judged beside the other workers and timed alone (a speed claim, which measures while it
+    judges, is judged alone). At the end of the session, after Holm
+    across each claim's cases, every verdict is held to the expected one (`plugin.expected`)."""
+    config = request.config
+    state = config.stash[STATE]
+
+    def run(claim_id: str, device: str, rounds: int = ROUNDS, **params):
+        import torch
+
+        from . import ledger
+        from .claims import Context, NotInProfile, run_claim
+        from .errors import UnsupportedError
+
+        if device == "cuda" and not torch.cuda.is_available():
+            pytest.skip("needs CUDA: torch.cuda.is_available() is False on this machine")
+        _configure_cpu(state)
+        ctx = Context(device=device, profile=pk_profile, root=data_root)
+        with _turn(state, claim_id), _progress(request, claim_id, device):
+            try:
+                result = run_claim(claim_id, ctx, **params)
+            except (NotInProfile, UnsupportedError) as err:
+                pytest.skip(str(err))
+        timing, seconds = _time(benchmark, state, result, device, rounds)
+        info = result.to_dict()
+        benchmark.extra_info.update(info, device=device, profile=pk_profile, timing=timing)
+        row = ledger.row(info, device, pk_profile, timing)
+        if state.turns is not None or hasattr(config, "workerinput"):
+            record = {"nodeid": request.node.nodeid, "name": request.node.name,
+                      "param": getattr(getattr(request.node, "callspec", None), "id", None),
+                      "params": _json_params(request.node), "extra_info": dict(benchmark.extra_info),
+                      "seconds": seconds, "warmup": WARMUP if timing else 0}
+            request.node.user_properties.append((_ROW, {"row": row, "record": record}))
+        else:
+            state.rows.append(row)
+            _save_ledger(config)
+        print(f"\n{claim_id} [{result.case}] {device}: {result.line}" + (f" — {result.note}" if result.note else ""))
+        if result.harness_broken:
+            pytest.fail(f"HARNESS BROKEN in {claim_id} [{result.case}]: {result.harness_broken}")
+        return result
+
+    return run
+
+
+def _turn(state: RunState, claim_id: str):
+    """The xdist turn a case is judged in: a speed claim measures while it judges, so it
+    judges alone (`Turns.timing`); any other beside the other workers (`Turns.judging`)."""
+    if state.turns is None:
+        return nullcontext()
+    from .claims import REGISTRY
+
+    entry = REGISTRY.get(claim_id)
+    return state.turns.timing() if entry is not None and entry.speed else state.turns.judging()
+
+
+def _configure_cpu(state: RunState) -> None:
+    if not state.cpu_configured:
+        from .precision import configure_cpu
+
+        configure_cpu()
+        state.cpu_configured = True
+
+
+def _progress(request, claim_id: str, device: str):
+    """The progress line of this case's training, when the session shows one."""
+    config = request.config
+    tr = config.pluginmanager.get_plugin("terminalreporter")
+    if tr is None or not terminal.wanted(config):
+        return nullcontext()
+    from . import progress
+
+    case = getattr(getattr(request.node, "callspec", None), "id", "")
+    label = f"{claim_id} [{case}]" if case else claim_id
+    line = terminal.ProgressLine(tr, label, config.pluginmanager.get_plugin("capturemanager"))
+    return progress.listen(line)
+
+
+def _time(benchmark, state: RunState, result, device: str, rounds: int) -> tuple[dict | None, list[float]]:
+    """Time the case's work against the reference GEMM (alternating rounds after a warm-up):
+    through pytest-benchmark in a serial run; alone (`Turns.timing`) in an xdist worker, where
+    pytest-benchmark is off. Untimed or --benchmark-disable: no timing."""
+    from .timing import AlternatingTimer, measure
+
+    where = getattr(result, "timed_device", None) or device  # where the work runs
+    if result.timed and not benchmark.disabled:
+        timer = AlternatingTimer(where)
+        benchmark.pedantic(timer.wrap(result.timed), setup=timer.before_round, rounds=rounds, warmup_rounds=WARMUP)
+        timing = timer.result(warmup=WARMUP)
+        return timing.to_dict(), list(timing.seconds)
+    if result.timed and state.turns is not None:
+        with state.turns.timing():
+            timing = measure(result.timed, where, rounds=rounds, warmup=WARMUP)
+        benchmark.pedantic(lambda: None, rounds=1, iterations=1)  # pytest-benchmark (off) wants its fixture used
+        return timing.to_dict(), list(timing.seconds)
+    benchmark.pedantic(lambda: None, rounds=1, iterations=1)
+    return None, [0.0]
+
+
+def _json_params(node) -> dict[str, Any]:
+    params = getattr(getattr(node, "callspec", None), "params", {}) or {}
+    return {k: v if isinstance(v, (str, int, float, bool, type(None))) else str(v) for k, v in params.items()}
+
+
+def pytest_sessionstart(session):
+    """Before any case runs: a data root given but missing is a usage error (with every
+    model cached it would otherwise pass unnoticed); with --pk-gate, load and check the
+    baseline (an unusable one is an infrastructure error, not a regression)."""
+    config = session.config
+    _check_data_root(config.getoption("--data-root"))
+    path = config.getoption("--pk-gate")
+    if not path or hasattr(config, "workerinput"):
+        return
+    from . import gate, results
+    from .machine import this_machine
+
+    try:
+        baseline = results.load(path)
+        gate.check_machine(baseline, results.Results("this machine", this_machine(), {}))
+    except results.ResultsError as err:
+        raise pytest.UsageError(f"--pk-gate: infrastructure error: {err}") from None
+    config.stash[STATE].baseline = baseline
+
+
+def pytest_runtest_logreport(report):
+    """xdist (controller): collect the rows the workers judged, as their cases finish."""
+    if report.when != "call" or getattr(report, "node", None) is None:
+        return
+    for name, value in report.user_properties:
+        if name == _ROW:
+            state = report.node.config.stash[STATE]
+            state.rows.append(value["row"])
+            state.records.append(value["record"])
+            _save_ledger(report.node.config)
+
+
+def pytest_sessionfinish(session, exitstatus):
+    """Hold the final verdicts to the expected ones (a changed verdict fails the session);
+    under xdist write the merged benchmark file; with --pk-gate, gate the judged cases (a
+    regression fails the session)."""
+    config = session.config
+    state = config.stash[STATE]
+    if hasattr(config, "workerinput") or not state.rows:
+        return
+    from . import gate, results
+    from .machine import this_machine
+
+    state.final = _final_rows(state)
+    _save_ledger(config)
+    state.changed = expected.check(config, state.final)
+    if state.changed and session.exitstatus == 0:
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED
+    if state.records:
+        autosave.write(config, state.records, config.pluginmanager.get_plugin("terminalreporter"))
+    if state.baseline is None:
+        return
+    rows = {results.key(r): r for r in state.final}
+    current = results.Results("this run", _machine(config) or this_machine(), rows)
+    state.report = gate.gate(state.baseline, current, only_run_cases=config.getoption("--pk-only-run-cases"))
+    if state.report.regressions and session.exitstatus == 0:
+        session.exitstatus = gate.EXIT_REGRESSION
+
+
+def pytest_terminal_summary(terminalreporter, exitstatus, config):
+    state = config.stash.get(STATE, None)
+    if state is None or not state.rows or hasattr(config, "workerinput"):
+        return
+    from . import ledger
+
+    final = state.final if state.final is not None else _final_rows(state)
+    terminalreporter.write_sep("=", f"claims ledger ({ledger.summary(final)})")
+    terminalreporter.write_line(ledger.table(final))
+    json_path, md_path = _save_ledger(config)
+    terminalreporter.write_line(f"ledger of this run written to {json_path} and {md_path}")
+    if state.changed:
+        name = expected.path_of(config)[0].name
+        terminalreporter.write_sep("=", f"{len(state.changed)} verdict(s) differ from {name}", red=True, bold=True)
+        for line in state.changed:
+            terminalreporter.write_line(line)
+    if state.report is not None:
+        terminalreporter.write_sep("=", "regression gate (--pk-gate)", red=bool(state.report.regressions), bold=True)
+        terminalreporter.write_line(state.report.text())
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_benchmark_update_machine_info(config, machine_info):
+    """Record what decides a timing (library versions, threads, determinism, CPU, GPU), the
+    profile, and the schema of the rows the cases store in extra_info."""
+    from .ledger import SCHEMA
+    from .machine import precision_kit_info
+
+    machine_info["precision_kit"] = {
+        **precision_kit_info(),
+        "pk_profile": config.getoption("--pk-profile"),
+        "schema": SCHEMA,
+    }
+
+
+def _final_rows(state: RunState) -> list[dict[str, Any]]:
+    """The judged rows with Holm applied across each claim's cases (`multiplicity.adjust`)."""
+    from . import multiplicity
+
+    return multiplicity.adjust(state.rows)
+
+
+def _save_ledger(config) -> tuple[Path, Path] | tuple[None, None]:
+    """Write every case judged so far as this run's ledger (after each case, so a stopped
+    run keeps what it finished). Never in an xdist worker: the controller writes the merged one."""
+    if hasattr(config, "workerinput"):
+        return None, None
+    from pytest_benchmark.utils import get_machine_id
+
+    from . import ledger
+
+    state = config.stash[STATE]
+    if state.ledger is None:
+        folder = Path(config.getoption("--pk-ledger-dir")) / get_machine_id()
+        state.ledger = ledger.RunLedger(folder, None, _tag(config))
+    return state.ledger.save(_final_rows(state), _machine(config))
+
+
+def _check_data_root(given: str | None) -> None:
+    from .locate import ENV_DATA
+
+    root = given or os.environ.get(ENV_DATA)
+    if root and not Path(root).expanduser().is_dir():
+        where = "--data-root" if given else ENV_DATA
+        raise pytest.UsageError(
+            f"{where}={root}: no such folder. Expected the folder that holds mnist/ (e.g. ../shared/data); "
+            f"fix the path, or unset {ENV_DATA} to use ~/.cache/precision_kit"
+        )
+
+
+def _tag(config) -> str:
+    """The name --benchmark-autosave (or --benchmark-save NAME) gives this run's file, so a
+    ledger and the autosave JSON of one run carry the same name; without either, the tag
+    autosave would have used (commit id and time)."""
+    from pytest_benchmark.utils import get_tag
+
+    return config.getoption("benchmark_save", None) or config.getoption("benchmark_autosave", None) or get_tag()
+
+
+def _machine(config) -> dict:
+    """pytest-benchmark's machine info, with precision_kit's additions (torch, threads…),
+    through its public hooks; asked for once per session."""
+    state = config.stash[STATE]
+    if state.machine is None:
+        hook = config.hook
+        state.machine = {}
+        if hasattr(hook, "pytest_benchmark_generate_machine_info"):
+            state.machine = hook.pytest_benchmark_generate_machine_info(config=config)
+            hook.pytest_benchmark_update_machine_info(config=config, machine_info=state.machine)
+    return state.machine

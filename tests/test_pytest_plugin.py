@@ -1,0 +1,211 @@
+"""precision_kit's pytest plugin in a suite of its own (pytester, each run a real pytest in a
+subprocess): a user's claim judged into the ledger, the expected-verdict check and the gate's
+exit codes, pytest-xdist giving the serial run's ledger with every case timed, and shards
+merged into the serial run's ledger. The claims here train a linear classifier on
+synthetic data in well under a second per seed, so no MNIST is needed."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+from pathlib import Path
+
+import pytest
+
+from precision_kit import cli, gate, ledger, results
+
+pytest_plugins = ["pytester"]
+# One worker runs this module (`make test` passes --dist loadgroup): its runs share a model cache.
+pytestmark = pytest.mark.xdist_group("pytest-plugin")
+ROOT = Path(__file__).resolve().parent.parent
+README = ROOT / "README.md"
+
+# A second user file: two claims (two test functions, so two shards), one case timed.
+CLAIMS = '''
+import torch
+from precision_kit import stats
+from precision_kit.claims import ClaimResult, claim
+from precision_kit.own_runs import runs
+
+
+def train(seed: int, width: int) -> dict:
+    g = torch.Generator().manual_seed(seed)
+    x = torch.randn(1000, 10, generator=g)
+    y = (x[:, 0] * x[:, 1] > 0).long()  # XOR of two signs: two hidden units cannot learn it
+    torch.manual_seed(seed)
+    model = torch.nn.Sequential(torch.nn.Linear(10, width), torch.nn.ReLU(), torch.nn.Linear(width, 2))
+    opt = torch.optim.Adam(model.parameters(), lr=0.02)
+    for _ in range(150):
+        loss = torch.nn.functional.cross_entropy(model(x[:800]), y[:800])
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+    return {"accuracy": 100 * (model(x[800:]).argmax(1) == y[800:]).float().mean().item()}
+
+
+@claim("PT-1", source="plugin test", section="width", statement="width 32 is as good as width 16",
+       test="equivalence ±{margin} pt, 90% CI, paired seeds")
+def widths_agree(ctx, margin: float):
+    seeds = ctx.seeds(quick=5, paper=10)
+    a = [r["accuracy"] for r in runs("pt", train, seeds, width=16)]
+    b = [r["accuracy"] for r in runs("pt", train, seeds, width=32)]
+    j = stats.equivalence(a, b, margin)
+    x = torch.randn(256, 256)
+    return ClaimResult("PT-1", f"margin={margin}", j.verdict, j.line(), figures={"judgement": j},
+                       timed=lambda: x @ x)
+
+
+@claim("PT-2", source="plugin test", section="width", statement="width 2 beats width 64 (it does not)",
+       test="superiority, 95% bound, paired seeds")
+def narrower_is_better(ctx):
+    seeds = ctx.seeds(quick=5, paper=10)
+    a = [r["accuracy"] for r in runs("pt", train, seeds, width=64)]
+    b = [r["accuracy"] for r in runs("pt", train, seeds, width=2)]
+    j = stats.superiority(a, b)
+    return ClaimResult("PT-2", "2 vs 64", j.verdict, j.line(), figures={"judgement": j})
+
+
+import pytest
+
+
+@pytest.mark.parametrize("margin", [5.0, 0.001])
+def test_widths_agree(judge, margin):
+    judge("PT-1", "cpu", margin=margin)
+
+
+def test_narrower_is_better(judge):
+    judge("PT-2", "cpu")
+'''
+
+
+def readme_example() -> str:
+    """The user-claim example of the README (the python block after its marker)."""
+    text = README.read_text(encoding="utf-8")
+    found = re.search(r"<!-- example: test_my_claims\.py -->\s*```python\n(.*?)```", text, re.S)
+    if found is None:
+        raise AssertionError("README.md has no '<!-- example: test_my_claims.py -->' python block")
+    return found.group(1)
+
+
+@pytest.fixture
+def suite(pytester, tmp_path_factory, monkeypatch):
+    """A pytester folder whose runs share one model cache (the module's)."""
+    monkeypatch.setenv("PRECISION_KIT_CACHE", str(tmp_path_factory.getbasetemp() / "plugin-models"))
+    monkeypatch.setenv("PRECISION_KIT_OFFLINE", "1")
+    for name in [n for n in os.environ if n.startswith("PYTEST_XDIST")]:
+        monkeypatch.delenv(name)  # this test's own xdist worker: the runs are not workers of it
+    # this checkout first, for a run where the project is not installed (PYTHONPATH=.)
+    monkeypatch.setenv("PYTHONPATH", os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")])))
+    return pytester
+
+
+def run(pytester, *args: str):
+    # -p loads the plugin where the project is not installed (PYTHONPATH=., the GPU image);
+    # installed, its entry point has the same name and it is registered once.
+    return pytester.runpytest_subprocess("-p", "precision_kit.pytest_plugin", "-p", "no:cacheprovider",
+                                         "-p", "no:randomly", f"--pk-ledger-dir={pytester.path / 'ledgers'}",
+                                         f"--benchmark-storage=file://{pytester.path / 'storage'}", *args)
+
+
+def ledgers(pytester) -> list[Path]:
+    return sorted((pytester.path / "ledgers").rglob("[0-9][0-9][0-9][0-9]_*.json"))
+
+
+def verdicts(path: Path) -> dict[str, str]:
+    return {k: r["verdict"] for k, r in results.load(path).rows.items()}
+
+
+def test_the_readme_example_judges_a_users_claim_into_the_ledger(suite):
+    suite.makepyfile(test_my_claims=readme_example())
+    out = run(suite)
+    out.assert_outcomes(passed=1)
+    out.stdout.fnmatch_lines(["*claims ledger (1 HOLDS)*", "*MY-1*margin=1.0*HOLDS*"])
+    (path,) = ledgers(suite)
+    assert verdicts(path) == {"MY-1[margin=1.0]@cpu": "HOLDS"}
+
+
+def test_expected_verdicts_and_the_gate_set_the_exit_code(suite):
+    suite.makepyfile(test_my_claims=readme_example())
+    assert run(suite).ret == 0
+    (first,) = ledgers(suite)
+    baseline = suite.path / "baseline" / "claims.json"
+    assert cli.main(["baseline", str(first), "--out", str(baseline)]) == 0
+
+    out = run(suite, f"--pk-gate={baseline}")
+    assert out.ret == 0, out.stdout.str()
+    out.stdout.fnmatch_lines(["*regression gate (--pk-gate)*"])
+
+    expected = suite.path / "expected.json"
+    expected.write_text(json.dumps({"quick": {"cpu": {"MY-1[margin=1.0]": "FAILS"}}}))
+    out = run(suite, f"--pk-expected={expected}")
+    assert out.ret == pytest.ExitCode.TESTS_FAILED
+    out.stdout.fnmatch_lines(["*1 verdict(s) differ from expected.json*",
+                              "*MY-1?margin=1.0? on cpu (quick): expected FAILS, measured HOLDS*"])
+
+    stored = results.load(baseline)
+    (row,) = stored.rows.values()
+    ledger.write([{**row, "verdict": "FAILS"}], baseline.parent, stored.machine, name="tampered")
+    out = run(suite, f"--pk-gate={baseline.parent / 'tampered.json'}")
+    assert out.ret == gate.EXIT_REGRESSION, out.stdout.str()
+
+    out = run(suite, f"--pk-gate={suite.path / 'no-such-baseline.json'}")
+    assert out.ret == pytest.ExitCode.USAGE_ERROR
+    out.stderr.fnmatch_lines(["*--pk-gate: infrastructure error*"])
+
+
+def test_xdist_workers_give_the_serial_ledger_with_every_case_timed(suite):
+    suite.makepyfile(test_plugin_claims=CLAIMS)
+    serial = run(suite, "--benchmark-autosave")
+    serial.assert_outcomes(passed=3)
+    (serial_ledger,) = ledgers(suite)
+
+    parallel = run(suite, "-n", "2", "--benchmark-autosave")
+    parallel.assert_outcomes(passed=3)
+    parallel.stdout.fnmatch_lines(["*claims ledger (*)*"])
+    newest = max(ledgers(suite), key=lambda p: p.name)
+    assert newest != serial_ledger
+    assert verdicts(newest) == verdicts(serial_ledger)
+    assert verdicts(newest)["PT-1[margin=5.0]@cpu"] == "HOLDS" and verdicts(newest)["PT-2[2 vs 64]@cpu"] == "FAILS"
+    accuracy = {k: r["figures"]["judgement"]["delta"] for k, r in results.load(newest).rows.items()}
+    assert accuracy == {k: r["figures"]["judgement"]["delta"] for k, r in results.load(serial_ledger).rows.items()}
+
+    saved = sorted((suite.path / "storage").rglob("*.json"))
+    assert len(saved) == 2  # the serial run's (pytest-benchmark) and the parallel run's (the plugin)
+    doc = json.loads(saved[-1].read_text())
+    cases = {b["name"]: b for b in doc["benchmarks"]}
+    assert set(cases) == {"test_widths_agree[5.0]", "test_widths_agree[0.001]", "test_narrower_is_better"}
+    timed = cases["test_widths_agree[5.0]"]
+    assert timed["stats"]["rounds"] == 5 and timed["extra_info"]["timing"]["seconds"]
+    assert results.load(saved[-1]).rows.keys() == results.load(serial_ledger).rows.keys()
+
+
+def test_shards_merge_into_the_serial_ledger(suite, capsys):
+    suite.makepyfile(test_plugin_claims=CLAIMS)
+    run(suite).assert_outcomes(passed=3)
+    (serial,) = ledgers(suite)
+    shards = []
+    for i in (1, 2):
+        before = set(ledgers(suite))
+        out = run(suite, f"--pk-shard={i}/2")
+        assert out.ret == 0, out.stdout.str()
+        (new,) = set(ledgers(suite)) - before
+        shards.append(new)
+    assert all(results.load(s).rows.keys() < results.load(serial).rows.keys() for s in shards)
+    merged = suite.path / "merged" / "claims.json"
+    assert cli.main(["merge", *map(str, shards), "--out", str(merged)]) == 0
+    assert verdicts(merged) == verdicts(serial)
+    assert cli.main(["merge", str(shards[0]), str(shards[0]), "--out", str(merged)]) == gate.EXIT_INFRA
+    assert "is in both" in capsys.readouterr().err
+
+
+def test_a_bad_shard_is_a_usage_error(suite):
+    suite.makepyfile(test_plugin_claims=CLAIMS)
+    out = run(suite, "--pk-shard=3/2")
+    assert out.ret == pytest.ExitCode.USAGE_ERROR
+    out.stderr.fnmatch_lines(["*--pk-shard='3/2': expected i/n with 1 ≤ i ≤ n*"])
+
+
+def test_the_options_are_there_for_any_suite(suite):
+    out = run(suite, "--help")
+    out.stdout.fnmatch_lines(["*--pk-profile*", "*--pk-gate*", "*--pk-expected*", "*--pk-shard*"])
