@@ -5,7 +5,8 @@ model and data (README, "Your own claims").
 cache and returns what each call returned: a flat mapping of figure names to numbers (e.g.
 {"accuracy": 97.4}), the same seeds for every arm of a claim, so the arms pair by seed. Each
 result is stored as JSON under `<model cache>/runs/`, keyed by the name, your `version`,
-the parameters, the seed and the torch version: a re-run loads it, a new `version` (bump it
+the parameters, the seed, the torch version and its thread count (like the model cache: a
+float reduction split over other threads rounds differently): a re-run loads it, a new `version` (bump it
 when your training code changes) trains again. Reading an entry runs no code; a damaged one
 is moved aside with a `CacheWarning` and trained again. Two pytest-xdist workers asking for
 the same run take turns (`cache.claimed`): it is trained once.
@@ -59,7 +60,7 @@ def runs(name: str, train: Callable[..., Figures], seeds: Iterable[int], version
 
 def _key(name: str, version: str, seed: int, params: dict[str, Any]) -> str:
     description = {"format": FORMAT, "name": name, "version": str(version), "seed": int(seed), "params": params,
-                   "torch": torch.__version__}
+                   "torch": torch.__version__, "threads": torch.get_num_threads()}
     return hashlib.sha256(json.dumps(description, sort_keys=True).encode()).hexdigest()[:32]
 
 

@@ -25,7 +25,8 @@ from __future__ import annotations
 import os
 import shutil
 import tempfile
-from contextlib import nullcontext
+from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager, nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -91,6 +92,12 @@ def pytest_addoption(parser):
     group.addoption("--pk-shard", default=None, metavar="I/N",
                     help="run shard I of N (a deterministic share: whole test functions dealt out in turn); "
                     "combine the shards' ledgers with `precision-kit merge`")
+    group.addoption("--pk-worker-threads", type=int, default=None, metavar="K",
+                    help="under -n: torch threads of each worker while it judges (default: torch's count ÷ "
+                    "workers, at least 1, so the workers do not oversubscribe the cores). Below torch's count "
+                    "the models are other models (the thread count enters the cache key): their verdicts "
+                    "agree with a serial run's statistically; K = torch's count trains the serial run's "
+                    "models, on oversubscribed cores. Timed work always runs with torch's own count")
     group.addoption("--data-root", default=None,
                     help="folder holding mnist/ (default: $PRECISION_KIT_DATA, then ~/.cache/precision_kit)")
 
@@ -101,6 +108,9 @@ def pytest_configure(config):
     state = config.stash[STATE] = RunState()
     if config.getoption("--pk-shard"):
         shard.parse(config.getoption("--pk-shard"))
+    threads = config.getoption("--pk-worker-threads")
+    if threads is not None and threads < 1:
+        raise pytest.UsageError(f"--pk-worker-threads={threads}: expected a number of threads ≥ 1")
     worker = getattr(config, "workerinput", None)
     if worker is not None:
         if worker.get(_TURNS):
@@ -213,7 +223,7 @@ def judge(request, benchmark, pk_profile, data_root):
             pytest.skip("needs CUDA: torch.cuda.is_available() is False on this machine")
         _configure_cpu(state)
         ctx = Context(device=device, profile=pk_profile, root=data_root)
-        with _turn(state, claim_id), _progress(request, claim_id, device):
+        with _turn(config, state, claim_id), _progress(request, claim_id, device):
             try:
                 result = run_claim(claim_id, ctx, **params)
             except (NotInProfile, UnsupportedError) as err:
@@ -239,15 +249,46 @@ def judge(request, benchmark, pk_profile, data_root):
     return run
 
 
-def _turn(state: RunState, claim_id: str):
+def _turn(config, state: RunState, claim_id: str):
     """The xdist turn a case is judged in: a speed claim measures while it judges, so it
-    judges alone (`Turns.timing`); any other beside the other workers (`Turns.judging`)."""
+    judges alone (`Turns.timing`) with torch's own thread count; any other beside the other
+    workers (`Turns.judging`), with its share of the threads (`_judging_threads`)."""
     if state.turns is None:
         return nullcontext()
     from .claims import REGISTRY
 
     entry = REGISTRY.get(claim_id)
-    return state.turns.timing() if entry is not None and entry.speed else state.turns.judging()
+    if entry is not None and entry.speed:
+        return state.turns.timing()
+    stack = ExitStack()
+    stack.enter_context(state.turns.judging())
+    stack.enter_context(_torch_threads(_judging_threads(config)))
+    return stack
+
+
+def _judging_threads(config) -> int:
+    """Torch threads of an xdist worker while it judges: --pk-worker-threads, else torch's
+    count ÷ workers. Workers that each train with torch's full count on the same cores stall
+    one another: two 2-thread trainings on 2 cores ran 25× slower than one alone."""
+    import torch
+
+    given = config.getoption("--pk-worker-threads")
+    if given:
+        return given
+    workers = int(config.workerinput.get("workercount", 1) or 1)
+    return max(1, torch.get_num_threads() // workers)
+
+
+@contextmanager
+def _torch_threads(count: int) -> Iterator[None]:
+    import torch
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(count)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)
 
 
 def _configure_cpu(state: RunState) -> None:
@@ -368,6 +409,12 @@ def pytest_terminal_summary(terminalreporter, exitstatus, config):
     terminalreporter.write_line(ledger.table(final))
     json_path, md_path = _save_ledger(config)
     terminalreporter.write_line(f"ledger of this run written to {json_path} and {md_path}")
+    if state.records:
+        timed = sum(1 for r in state.records if r["warmup"])
+        terminalreporter.write_line(
+            f"pytest-benchmark times nothing under xdist; precision_kit timed {timed} case(s) alone, each while no "
+            "other worker was judging" + (" (written with --benchmark-autosave/-save/-json)" if autosave.wanted(config)
+                                          else ""))
     if state.changed:
         name = expected.path_of(config)[0].name
         terminalreporter.write_sep("=", f"{len(state.changed)} verdict(s) differ from {name}", red=True, bold=True)

@@ -30,7 +30,10 @@ CASE = "BI_2 and depth2 and torch.ao"  # one cheap real case: trains one small m
 def _pytest(tmp_path: Path, *args: str, data: Path | None = None, models: Path | None = None
             ) -> subprocess.CompletedProcess:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("PYTEST_XDIST", "PYTEST_CURRENT"))}
-    env.update(PRECISION_KIT_CACHE=str(models or tmp_path / "models"), PRECISION_KIT_OFFLINE="1")
+    # One torch thread: two of these runs may train at once (one per xdist worker), and 2-thread
+    # trainings spinning on the same 2 cores stall each other (25× slower, README "In parallel").
+    env.update(PRECISION_KIT_CACHE=str(models or tmp_path / "models"), PRECISION_KIT_OFFLINE="1",
+               OMP_NUM_THREADS="1")
     env.pop("PRECISION_KIT_DATA", None)  # the data root is passed as --data-root
     command = [sys.executable, "-m", "pytest", "bench/", "-q", "-p", "no:cacheprovider", "-p", "no:randomly",
                f"--pk-ledger-dir={tmp_path / 'ledgers'}", f"--benchmark-storage=file://{tmp_path / 'storage'}"]
@@ -116,7 +119,7 @@ def test_a_killed_run_keeps_every_case_it_finished(tmp_path, data, models):
     """The ledger is written after each judged case: SIGKILL after the first case leaves a
     whole, valid ledger of what finished (a GPU window that runs out of time)."""
     env = {k: v for k, v in os.environ.items() if not k.startswith(("PYTEST_XDIST", "PYTEST_CURRENT"))}
-    env.update(PRECISION_KIT_CACHE=str(models), PRECISION_KIT_OFFLINE="1")
+    env.update(PRECISION_KIT_CACHE=str(models), PRECISION_KIT_OFFLINE="1", OMP_NUM_THREADS="1")
     command = [sys.executable, "-m", "pytest", "bench/", "-q", "-p", "no:cacheprovider", "-k", "BI_2 and depth2",
                f"--pk-ledger-dir={tmp_path / 'ledgers'}", f"--data-root={data}"]
     proc = subprocess.Popen(command, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)

@@ -52,8 +52,8 @@ def widths_agree(ctx, margin: float):
     b = [r["accuracy"] for r in runs("pt", train, seeds, width=32)]
     j = stats.equivalence(a, b, margin)
     x = torch.randn(256, 256)
-    return ClaimResult("PT-1", f"margin={margin}", j.verdict, j.line(), figures={"judgement": j},
-                       timed=lambda: x @ x)
+    return ClaimResult("PT-1", f"margin={margin}", j.verdict, j.line(),
+                       figures={"judgement": j, "threads": torch.get_num_threads()}, timed=lambda: x @ x)
 
 
 @claim("PT-2", source="plugin test", section="width", statement="width 2 beats width 64 (it does not)",
@@ -154,21 +154,32 @@ def test_expected_verdicts_and_the_gate_set_the_exit_code(suite):
     out.stderr.fnmatch_lines(["*--pk-gate: infrastructure error*"])
 
 
-def test_xdist_workers_give_the_serial_ledger_with_every_case_timed(suite):
-    suite.makepyfile(test_plugin_claims=CLAIMS)
-    serial = run(suite, "--benchmark-autosave")
-    serial.assert_outcomes(passed=3)
-    (serial_ledger,) = ledgers(suite)
+def _deltas(path: Path) -> dict[str, float]:
+    return {k: r["figures"]["judgement"]["delta"] for k, r in results.load(path).rows.items()}
 
+
+def _newest(pytester, before: set[Path]) -> Path:
+    (path,) = set(ledgers(pytester)) - before
+    return path
+
+
+def test_xdist_workers_give_the_serial_verdicts_with_every_case_timed(suite):
+    suite.makepyfile(test_plugin_claims=CLAIMS)
+    run(suite, "--benchmark-autosave").assert_outcomes(passed=3)
+    (serial,) = ledgers(suite)
+    threads = results.load(serial).rows["PT-1[margin=5.0]@cpu"]["figures"]["threads"]
+
+    # by default each of the 2 workers judges with half of torch's threads: other models,
+    # the same verdicts
+    before = set(ledgers(suite))
     parallel = run(suite, "-n", "2", "--benchmark-autosave")
     parallel.assert_outcomes(passed=3)
-    parallel.stdout.fnmatch_lines(["*claims ledger (*)*"])
-    newest = max(ledgers(suite), key=lambda p: p.name)
-    assert newest != serial_ledger
-    assert verdicts(newest) == verdicts(serial_ledger)
-    assert verdicts(newest)["PT-1[margin=5.0]@cpu"] == "HOLDS" and verdicts(newest)["PT-2[2 vs 64]@cpu"] == "FAILS"
-    accuracy = {k: r["figures"]["judgement"]["delta"] for k, r in results.load(newest).rows.items()}
-    assert accuracy == {k: r["figures"]["judgement"]["delta"] for k, r in results.load(serial_ledger).rows.items()}
+    parallel.stdout.fnmatch_lines(["*claims ledger (*)*", "*precision_kit timed 2 case(s) alone*"])
+    split = _newest(suite, before)
+    assert verdicts(split) == verdicts(serial)
+    assert verdicts(split)["PT-1[margin=5.0]@cpu"] == "HOLDS" and verdicts(split)["PT-2[2 vs 64]@cpu"] == "FAILS"
+    assert {r["figures"]["threads"] for r in results.load(split).rows.values() if r["claim"] == "PT-1"} == {
+        max(1, threads // 2)}
 
     saved = sorted((suite.path / "storage").rglob("*.json"))
     assert len(saved) == 2  # the serial run's (pytest-benchmark) and the parallel run's (the plugin)
@@ -177,7 +188,17 @@ def test_xdist_workers_give_the_serial_ledger_with_every_case_timed(suite):
     assert set(cases) == {"test_widths_agree[5.0]", "test_widths_agree[0.001]", "test_narrower_is_better"}
     timed = cases["test_widths_agree[5.0]"]
     assert timed["stats"]["rounds"] == 5 and timed["extra_info"]["timing"]["seconds"]
-    assert results.load(saved[-1]).rows.keys() == results.load(serial_ledger).rows.keys()
+    assert results.load(saved[-1]).rows.keys() == results.load(serial).rows.keys()
+
+    # with torch's own thread count the workers train the serial run's models: equal accuracies
+    before = set(ledgers(suite))
+    run(suite, "-n", "2", f"--pk-worker-threads={threads}").assert_outcomes(passed=3)
+    same = _newest(suite, before)
+    assert verdicts(same) == verdicts(serial) and _deltas(same) == _deltas(serial)
+
+    out = run(suite, "--pk-worker-threads=0")
+    assert out.ret == pytest.ExitCode.USAGE_ERROR
+    out.stderr.fnmatch_lines(["*--pk-worker-threads=0: expected a number of threads ≥ 1*"])
 
 
 def test_shards_merge_into_the_serial_ledger(suite, capsys):
