@@ -21,3 +21,15 @@ def module_cache(tmp_path_factory):
         mp.setenv(cache.ENV_CACHE, str(tmp_path_factory.mktemp("models")))
         yield
 
+
+
+def pytest_configure(config):
+    """Under `make test` (-n 2) each xdist worker takes its share of the cores: two workers
+    training with torch's full thread count on the same cores stall each other's spinning
+    OpenMP threads (README, "In parallel"). The unit tests use their own model caches, so the
+    thread count (part of a cache key) changes nothing they check."""
+    if hasattr(config, "workerinput"):
+        import torch
+
+        workers = int(config.workerinput.get("workercount", 1) or 1)
+        torch.set_num_threads(max(1, torch.get_num_threads() // workers))
