@@ -25,8 +25,7 @@ from __future__ import annotations
 import os
 import shutil
 import tempfile
-from collections.abc import Iterator
-from contextlib import ExitStack, contextmanager, nullcontext
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -34,7 +33,7 @@ from typing import Any
 import pytest
 
 from .ledger import LEDGER_DIR
-from .plugin import autosave, expected, shard, terminal
+from .plugin import autosave, expected, shard, terminal, workers
 from .plugin.turns import Turns
 
 PROFILES = ("quick", "paper")
@@ -115,7 +114,7 @@ def pytest_configure(config):
     if worker is not None:
         if worker.get(_TURNS):
             state.turns = Turns(worker[_TURNS])
-        _one_gpu_per_worker(worker)
+        workers.one_gpu_per_worker(worker)
     elif _parallel(config):
         state.turns_dir = tempfile.mkdtemp(prefix="precision_kit_turns_")
 
@@ -124,28 +123,6 @@ def pytest_unconfigure(config):
     state = config.stash.get(STATE, None)
     if state is not None and state.turns_dir:
         shutil.rmtree(state.turns_dir, ignore_errors=True)
-
-
-def gpu_for_worker(worker_id: str, gpus: int) -> int | None:
-    """The GPU an xdist worker ("gw3") uses on a machine with `gpus` of them: the workers
-    dealt out over the GPUs in turn; None with fewer than two GPUs (nothing to choose)."""
-    if gpus < 2 or not worker_id.startswith("gw") or not worker_id[2:].isdigit():
-        return None
-    return int(worker_id[2:]) % gpus
-
-
-def _one_gpu_per_worker(worker: dict) -> None:
-    """On a machine with several GPUs, make "cuda" mean this worker's own GPU (a case's
-    device "cuda" is the current device), so the workers judge on different GPUs."""
-    if os.environ.get("CUDA_VISIBLE_DEVICES") is not None and "," not in os.environ["CUDA_VISIBLE_DEVICES"]:
-        return  # pinned already
-    import torch
-
-    if not torch.cuda.is_available():
-        return
-    index = gpu_for_worker(str(worker.get("workerid", "")), torch.cuda.device_count())
-    if index is not None:
-        torch.cuda.set_device(index)
 
 
 @pytest.hookimpl(optionalhook=True)
@@ -223,12 +200,12 @@ def judge(request, benchmark, pk_profile, data_root):
             pytest.skip("needs CUDA: torch.cuda.is_available() is False on this machine")
         _configure_cpu(state)
         ctx = Context(device=device, profile=pk_profile, root=data_root)
-        with _turn(config, state, claim_id), _progress(request, claim_id, device):
+        with workers.turn(config, state.turns, claim_id), _progress(request, claim_id, device):
             try:
                 result = run_claim(claim_id, ctx, **params)
             except (NotInProfile, UnsupportedError) as err:
                 pytest.skip(str(err))
-        timing, seconds = _time(benchmark, state, result, device, rounds)
+        timing, seconds = workers.time_case(benchmark, state.turns, result, device, rounds, WARMUP)
         info = result.to_dict()
         benchmark.extra_info.update(info, device=device, profile=pk_profile, timing=timing)
         row = ledger.row(info, device, pk_profile, timing)
@@ -247,48 +224,6 @@ def judge(request, benchmark, pk_profile, data_root):
         return result
 
     return run
-
-
-def _turn(config, state: RunState, claim_id: str):
-    """The xdist turn a case is judged in: a speed claim measures while it judges, so it
-    judges alone (`Turns.timing`) with torch's own thread count; any other beside the other
-    workers (`Turns.judging`), with its share of the threads (`_judging_threads`)."""
-    if state.turns is None:
-        return nullcontext()
-    from .claims import REGISTRY
-
-    entry = REGISTRY.get(claim_id)
-    if entry is not None and entry.speed:
-        return state.turns.timing()
-    stack = ExitStack()
-    stack.enter_context(state.turns.judging())
-    stack.enter_context(_torch_threads(_judging_threads(config)))
-    return stack
-
-
-def _judging_threads(config) -> int:
-    """Torch threads of an xdist worker while it judges: --pk-worker-threads, else torch's
-    count ÷ workers. Workers that each train with torch's full count on the same cores stall
-    one another: two 2-thread trainings on 2 cores ran 25× slower than one alone."""
-    import torch
-
-    given = config.getoption("--pk-worker-threads")
-    if given:
-        return given
-    workers = int(config.workerinput.get("workercount", 1) or 1)
-    return max(1, torch.get_num_threads() // workers)
-
-
-@contextmanager
-def _torch_threads(count: int) -> Iterator[None]:
-    import torch
-
-    before = torch.get_num_threads()
-    torch.set_num_threads(count)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(before)
 
 
 def _configure_cpu(state: RunState) -> None:
@@ -311,27 +246,6 @@ def _progress(request, claim_id: str, device: str):
     label = f"{claim_id} [{case}]" if case else claim_id
     line = terminal.ProgressLine(tr, label, config.pluginmanager.get_plugin("capturemanager"))
     return progress.listen(line)
-
-
-def _time(benchmark, state: RunState, result, device: str, rounds: int) -> tuple[dict | None, list[float]]:
-    """Time the case's work against the reference GEMM (alternating rounds after a warm-up):
-    through pytest-benchmark in a serial run; alone (`Turns.timing`) in an xdist worker, where
-    pytest-benchmark is off. Untimed or --benchmark-disable: no timing."""
-    from .timing import AlternatingTimer, measure
-
-    where = getattr(result, "timed_device", None) or device  # where the work runs
-    if result.timed and not benchmark.disabled:
-        timer = AlternatingTimer(where)
-        benchmark.pedantic(timer.wrap(result.timed), setup=timer.before_round, rounds=rounds, warmup_rounds=WARMUP)
-        timing = timer.result(warmup=WARMUP)
-        return timing.to_dict(), list(timing.seconds)
-    if result.timed and state.turns is not None:
-        with state.turns.timing():
-            timing = measure(result.timed, where, rounds=rounds, warmup=WARMUP)
-        benchmark.pedantic(lambda: None, rounds=1, iterations=1)  # pytest-benchmark (off) wants its fixture used
-        return timing.to_dict(), list(timing.seconds)
-    benchmark.pedantic(lambda: None, rounds=1, iterations=1)
-    return None, [0.0]
 
 
 def _json_params(node) -> dict[str, Any]:

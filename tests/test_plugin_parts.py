@@ -255,7 +255,7 @@ def test_a_damaged_run_is_moved_aside_and_trained_again(cache_dir):
 
 
 def test_xdist_workers_are_dealt_out_over_the_gpus():
-    from precision_kit.pytest_plugin import gpu_for_worker
+    from precision_kit.plugin.workers import gpu_for_worker
 
     assert [gpu_for_worker(f"gw{i}", 2) for i in range(4)] == [0, 1, 0, 1]
     assert gpu_for_worker("gw5", 4) == 1

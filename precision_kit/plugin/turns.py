@@ -38,11 +38,8 @@ class Turns:
     def judging(self) -> Iterator[None]:
         """Work that may run beside other workers' work (training, judging)."""
         with self._open("door") as door, self._open("room") as room:
-            fcntl.flock(door, fcntl.LOCK_EX)  # wait while a measurement waits or runs
-            try:
+            with _held(door, fcntl.LOCK_EX):  # waits while a measurement waits or runs
                 fcntl.flock(room, fcntl.LOCK_SH)
-            finally:
-                fcntl.flock(door, fcntl.LOCK_UN)
             try:
                 yield
             finally:
@@ -52,13 +49,14 @@ class Turns:
     def timing(self) -> Iterator[None]:
         """A measurement: starts when no other worker is judging; nothing else starts meanwhile."""
         with self._open("door") as door, self._open("room") as room:
-            fcntl.flock(door, fcntl.LOCK_EX)
-            try:
-                fcntl.flock(room, fcntl.LOCK_EX)
-                try:
-                    yield
-                finally:
-                    fcntl.flock(room, fcntl.LOCK_UN)
-            finally:
-                fcntl.flock(door, fcntl.LOCK_UN)
+            with _held(door, fcntl.LOCK_EX), _held(room, fcntl.LOCK_EX):
+                yield
 
+
+@contextmanager
+def _held(fh, mode: int) -> Iterator[None]:
+    fcntl.flock(fh, mode)
+    try:
+        yield
+    finally:
+        fcntl.flock(fh, fcntl.LOCK_UN)
