@@ -11,42 +11,44 @@ from __future__ import annotations
 import pytest
 from _cases import DEVICES
 
+from precision_kit.pytest_plugin import claim_cases
 
-@pytest.mark.parametrize("epochs", [10, 50, 100], ids=lambda e: f"epochs{e}")
+
+@claim_cases("CH-1")
 @pytest.mark.parametrize("device", DEVICES)
-def test_CH_1_accuracy_per_epoch_budget(judge, device, epochs):
+def test_CH_1_accuracy_per_epoch_budget(judge, device, case):
     """CH-1: 2 × 50, lr 1e-3 reaches 97.24% / 97.25% / 97.5% at 10 / 50 / 100 epochs.
     n = 5 seeds (quick, 10 epochs only) / 10; test: 95% CI of the mean accuracy; holds
     unless it lies entirely below the stated number. Timed: inference on the test set."""
-    judge("CH-1", device, epochs=epochs)
+    judge("CH-1", device, **case)
 
 
-@pytest.mark.parametrize("lr", [1e-2, 1e-4], ids=["lr1e-2", "lr1e-4"])
+@claim_cases("CH-2")
 @pytest.mark.parametrize("device", DEVICES)
-def test_CH_2_learning_rate(judge, device, lr):
+def test_CH_2_learning_rate(judge, device, case):
     """CH-2: lr 1e-2 is worse than 1e-3 (one-sided superiority of 1e-3); lr 1e-4 matches
     1e-3 within ±0.3 pt and reaches ~100% train accuracy (reported). n = 5 paired seeds at
     2 epochs (quick) / 10 at 100. Timed: inference of the lr arm on the test set."""
-    judge("CH-2", device, lr=lr)
+    judge("CH-2", device, **case)
 
 
-@pytest.mark.parametrize("batch_size", [1, 1000], ids=lambda b: f"batch{b}")
+@claim_cases("CH-3")
 @pytest.mark.parametrize("device", DEVICES)
-def test_CH_3_batch_size(judge, device, batch_size):
+def test_CH_3_batch_size(judge, device, case):
     """CH-3: at lr 1e-4 and equal epochs, batch 1000 underfits (50 > 1000) and batch 1 is
     best (1 > 50); one-sided paired superiority. n = 3 seeds at 2 epochs, batch 10 standing
     in for 1 (quick) / 10 seeds at 50 epochs. Timed: one fresh training epoch at the batch
     size (quick: its first 10,000 images)."""
-    judge("CH-3", device, batch_size=batch_size)
+    judge("CH-3", device, **case)
 
 
-@pytest.mark.parametrize("depth", [1, 3], ids=lambda d: f"depth{d}")
+@claim_cases("CH-4")
 @pytest.mark.parametrize("device", DEVICES)
-def test_CH_4_depth(judge, device, depth):
+def test_CH_4_depth(judge, device, case):
     """CH-4: 1 or 3 hidden layers of 50 match 2 (equivalence ±0.3 pt, 90% CI), lr 1e-4.
     n = 5 paired seeds at 2 epochs (quick) / 10 at 50 (3 layers) or 100 (1 layer).
     Timed: inference of the depth arm on the test set."""
-    judge("CH-4", device, depth=depth)
+    judge("CH-4", device, **case)
 
 
 @pytest.mark.parametrize("device", DEVICES)
@@ -56,13 +58,13 @@ def test_CH_5_sigmoid_vs_relu(judge, device):
     judge("CH-5", device)
 
 
-@pytest.mark.parametrize("width", [10, 100, 1000], ids=lambda w: f"width{w}")
+@claim_cases("CH-6")
 @pytest.mark.parametrize("device", DEVICES)
-def test_CH_6_width(judge, device, width):
+def test_CH_6_width(judge, device, case):
     """CH-6: accuracy grows with width 10 < 50 < 100 < 1000 (3 hidden layers, lr 1e-4); each
     case one adjacent step, one-sided paired superiority. n = 5 paired seeds at 2 epochs
     (quick; width 1000: 3 seeds at 1 epoch) / 10 at 50. Timed: inference of the case's width."""
-    judge("CH-6", device, width=width)
+    judge("CH-6", device, **case)
 
 
 @pytest.mark.parametrize("device", DEVICES)
@@ -77,9 +79,9 @@ def test_CH_9_dead_relus(judge, device):
     judge("CH-9", device)
 
 
-@pytest.mark.parametrize("part", ["lr1e-2-overpredicts-3", "width1000-confuses-4-9"])
+@claim_cases("CH-10")
 @pytest.mark.parametrize("device", DEVICES)
-def test_CH_10_confusions(judge, device, part):
+def test_CH_10_confusions(judge, device, case):
     """CH-10: lr 1e-2 makes the model over-predict 3 (the predicted class with the most false
     positives, CH-2's lr 1e-2 models); width 1000 confuses 4 and 9 most (the unordered pair
     with the most confusions both ways, CH-6's 3 × 1000 models). Each part holds if the stated
@@ -87,4 +89,4 @@ def test_CH_10_confusions(judge, device, part):
     of the share > 0.5 (upper bound < 0.5 fails). n = 5 seeds at 2 epochs (lr 1e-2, quick) /
     3 seeds at 1 epoch (width 1000, quick: too few to decide) / 10 at 100 and 50 (paper).
     Timed: test-set inference of one model of the part."""
-    judge("CH-10", device, part=part)
+    judge("CH-10", device, **case)

@@ -10,61 +10,59 @@ from __future__ import annotations
 import pytest
 from _cases import DEVICES
 
+from precision_kit.pytest_plugin import claim_cases
 
-@pytest.mark.parametrize("precision", ["amp-fp16", "amp-bf16"])
-@pytest.mark.parametrize("depth", [2, 4, 6, 8, 10], ids=lambda d: f"depth{d}")
+
+@claim_cases("BI-1")
 @pytest.mark.parametrize("device", DEVICES)
-def test_BI_1_amp_vs_fp32(judge, device, depth, precision):
+def test_BI_1_amp_vs_fp32(judge, device, case):
     """BI-1: FP16 mixed precision loses < 0.2 pt of test accuracy vs FP32 at every depth.
     n = 5 paired seeds (quick; 10 paper); test: 90% CI of mean Δ inside ±0.2 pt (TOST).
     amp-bf16 is reported as its own arm (CPU autocast's fast dtype). Timed: inference of
     the amp model on the 10,000 test images under its autocast."""
-    judge("BI-1", device, depth=depth, precision=precision)
+    judge("BI-1", device, **case)
 
 
-@pytest.mark.parametrize("backend", ["torch.ao", "torchao-dynamic", "torchao-weight-only"])
-@pytest.mark.parametrize("depth", [2, 4, 6, 8, 10], ids=lambda d: f"depth{d}")
+@claim_cases("BI-2")
 @pytest.mark.parametrize("device", DEVICES)
-def test_BI_2_int8_size(judge, device, depth, backend):
+def test_BI_2_int8_size(judge, device, case):
     """BI-2: INT8 dynamic quantization shrinks the saved model by 70–75%. Exact serialized
     state_dict bytes (n = 1: sizes do not depend on the seed); holds if reduction ≥ 70%.
     Quantization is a CPU operation on either device's trained model. Timed: quantize_int8."""
-    judge("BI-2", device, depth=depth, backend=backend)
+    judge("BI-2", device, **case)
 
 
-@pytest.mark.parametrize("backend", ["torch.ao", "torchao-dynamic"])
-@pytest.mark.parametrize("depth", [2, 4, 6, 8, 10], ids=lambda d: f"depth{d}")
+@claim_cases("BI-3")
 @pytest.mark.parametrize("device", DEVICES)
-def test_BI_3_int8_accuracy_cost(judge, device, depth, backend):
+def test_BI_3_int8_accuracy_cost(judge, device, case):
     """BI-3: INT8 costs about 0.5–1.2 pt of accuracy. Same trained model per seed, exact
     McNemar per seed; n = 5 seeds (quick); holds if the one-sided 95% upper bound of the
     mean drop ≤ 1.2 pt. Timed: int8 inference on the 10,000 test images."""
-    judge("BI-3", device, depth=depth, backend=backend)
+    judge("BI-3", device, **case)
 
 
-@pytest.mark.parametrize("setup", ["adam", "sgd-short"])
-@pytest.mark.parametrize("depth", [8, 10], ids=lambda d: f"depth{d}")
+@claim_cases("BI-4")
 @pytest.mark.parametrize("device", DEVICES)
-def test_BI_4_depth_diminishing_returns(judge, device, depth, setup):
+def test_BI_4_depth_diminishing_returns(judge, device, case):
     """BI-4: 8–10 layers are no better than 2–4. Per seed Δ = acc(d) − best of (2, 4);
     n = 5 seeds (quick); holds if the one-sided 95% upper bound ≤ 0.2 pt. Reports seeds
     that collapse to chance, under our setup (Adam) and a short plain-SGD probe of the
     source's 11.35% collapse. Timed: inference of the deep model."""
-    judge("BI-4", device, depth=depth, setup=setup)
+    judge("BI-4", device, **case)
 
 
+@claim_cases("BI-5")
 @pytest.mark.parametrize("device", DEVICES)
-def test_BI_5_amp_speed(judge, device):
+def test_BI_5_amp_speed(judge, device, case):
     """BI-5: mixed precision benefits from hardware acceleration. Alternating rounds in one
     run (5 quick, 10 paper) of fp32 and amp-fp16 training steps; holds if amp is faster
     with 95% one-sided confidence. Expected: holds on CUDA, fails on CPU. Timed: the amp steps."""
-    judge("BI-5", device, rounds=2)
+    judge("BI-5", device, rounds=2, **case)
 
 
-@pytest.mark.parametrize("backend", ["torch.ao", "torchao-dynamic", "torchao-weight-only"])
-@pytest.mark.parametrize("batch_size", [1, 64, 10_000], ids=lambda b: f"batch{b}")
+@claim_cases("BI-7")
 @pytest.mark.parametrize("device", DEVICES)
-def test_BI_7_int8_cpu_speed(judge, device, batch_size, backend):
+def test_BI_7_int8_cpu_speed(judge, device, case):
     """BI-7: INT8 is the practical deployment win, much smaller and cheaper to run on a CPU.
     The trained fp32 depth-2 model (seed 0) and its int8 copies run inference on the CPU (a
     cuda case too) in alternating rounds of one run, n = 5 rounds (quick; 10 paper) after one
@@ -72,7 +70,7 @@ def test_BI_7_int8_cpu_speed(judge, device, batch_size, backend):
     holds if int8 is faster with 95% one-sided confidence on the per-round log-ratio
     int8/fp32, fails if the lower bound says slower. Weight bytes and the fastest backend are
     reported. Timed: one int8 round."""
-    judge("BI-7", device, batch_size=batch_size, backend=backend)
+    judge("BI-7", device, **case)
 
 
 @pytest.mark.parametrize("device", DEVICES)

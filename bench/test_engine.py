@@ -9,13 +9,15 @@ from __future__ import annotations
 import pytest
 from _cases import DEVICES
 
+from precision_kit.pytest_plugin import claim_cases
+
 
 @pytest.mark.cpu
-@pytest.mark.parametrize("batch_size", [50, 512], ids=lambda b: f"batch{b}")
-def test_EN_3_engine_vs_plain_loop(judge, batch_size):
+@claim_cases("EN-3")
+def test_EN_3_engine_vs_plain_loop(judge, case):
     """EN-3: ≥ 3.5× (batch 50) / ≥ 10× (batch 512) faster than torchvision + DataLoader per
     epoch, and ≤ 2× the FLOP bound at batch 512; 3 alternating rounds (CPU). Timed: one engine epoch."""
-    judge("EN-3", "cpu", batch_size=batch_size)
+    judge("EN-3", "cpu", **case)
 
 
 @pytest.mark.cpu
@@ -25,13 +27,13 @@ def test_EN_4_wide_mlp_epochs_do_not_slow_down(judge):
     judge("EN-4", "cpu")
 
 
-@pytest.mark.parametrize("batch_size", [1, 50], ids=lambda b: f"batch{b}")
+@claim_cases("EN-1")
 @pytest.mark.parametrize("device", DEVICES)
-def test_EN_1_population_speedup(judge, device, batch_size):
+def test_EN_1_population_speedup(judge, device, case):
     """EN-1: 10 seeds of 784-50-50-10 (Adam, fp32) as one population vs the sequential
     engine per member-step: ≥ 10× at batch 1, ≥ 3× at batch 50; 3 alternating rounds
     (quick: 2,000 / 300 steps), one-sided 95% bound. Timed: one population round."""
-    judge("EN-1", device, batch_size=batch_size)
+    judge("EN-1", device, **case)
 
 
 @pytest.mark.parametrize("device", DEVICES)

@@ -12,52 +12,53 @@ from __future__ import annotations
 import pytest
 from _cases import DEVICES
 
+from precision_kit.pytest_plugin import claim_cases
 
-@pytest.mark.parametrize("precision", ["fp16", "fp64", "bf16"])
+
+@claim_cases("SZ-1")
 @pytest.mark.parametrize("device", DEVICES)
-def test_SZ_1_end_to_end_precision(judge, device, precision):
+def test_SZ_1_end_to_end_precision(judge, device, case):
     """SZ-1: pure fp16 (all tensors fp16) training ≈ fp32 accuracy; fp64 vs fp32 is the
     control (a failing control fails the case as HARNESS BROKEN); bf16 is its own arm.
     n = 5 paired seeds (quick; 10 paper); 90% CI of mean Δ inside ±0.2 pt. Timed: inference."""
-    judge("SZ-1", device, precision=precision)
+    judge("SZ-1", device, **case)
 
 
-@pytest.mark.parametrize("precision", ["fp64", "fp16", "bf16"])
+@claim_cases("SZ-2")
 @pytest.mark.parametrize("device", DEVICES)
-def test_SZ_2_time_ratios(judge, device, precision):
+def test_SZ_2_time_ratios(judge, device, case):
     """SZ-2: training-epoch and inference times per dtype within ±20% of fp32 (ratio band
     [0.8, 1.25]), all dtypes measured in the same run over alternating rounds. Expected to
     FAIL for fp16 on CPU. Timed: one fresh training epoch (quick: 60 steps) of the dtype."""
-    judge("SZ-2", device, precision=precision)
+    judge("SZ-2", device, **case)
 
 
-@pytest.mark.parametrize("precision", ["fp32", "fp16", "bf16"])
+@claim_cases("SZ-3")
 @pytest.mark.parametrize("device", DEVICES)
-def test_SZ_3_inference_cast(judge, device, precision):
+def test_SZ_3_inference_cast(judge, device, case):
     """SZ-3: an fp64-trained model cast to fp32/fp16/bf16 at inference keeps its accuracy:
     per seed exact McNemar flips; 90% CI of mean Δ over 5 seeds inside ±0.1 pt.
     Timed: inference of the cast model."""
-    judge("SZ-3", device, precision=precision)
+    judge("SZ-3", device, **case)
 
 
-@pytest.mark.parametrize("clip", [0.01, 0.05, 0.1, 0.5, 1.0], ids=lambda c: f"clip{c}")
-@pytest.mark.parametrize("mode", ["norm", "value"])
+@claim_cases("SZ-4")
 @pytest.mark.parametrize("device", DEVICES)
-def test_SZ_4_amp_clipping(judge, device, mode, clip):
+def test_SZ_4_amp_clipping(judge, device, case):
     """SZ-4: amp-fp16 ≈ fp32 under global-norm and per-element gradient clipping: 5 paired
     seeds, 90% CI inside ±0.2 pt per clip setting; the accuracy-vs-clip curve and whether
     0.01 is lowest are in the figures. Quick: clip 0.01 and 0.5, 100 steps. Timed: amp
     inference."""
-    judge("SZ-4", device, mode=mode, clip=clip)
+    judge("SZ-4", device, **case)
 
 
-@pytest.mark.parametrize("decimals", [1, 2, 3, 4], ids=lambda d: f"d{d}")
+@claim_cases("SZ-5")
 @pytest.mark.parametrize("device", DEVICES)
-def test_SZ_5_decimal_rounding(judge, device, decimals):
+def test_SZ_5_decimal_rounding(judge, device, case):
     """SZ-5: weights rounded to d decimals: d=1 collapses (accuracy ≤ 15%), d=2 drops > 1 pt,
     d ≥ 3 within ±0.1 pt of fp32 (5 seeds, McNemar flips per seed); packed bits per weight
     reported. Timed: round_weights + evaluation."""
-    judge("SZ-5", device, decimals=decimals)
+    judge("SZ-5", device, **case)
 
 
 @pytest.mark.parametrize("device", DEVICES)

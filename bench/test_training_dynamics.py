@@ -3,8 +3,8 @@
 Each case is a thin wrapper: `judge` runs the claim from `precision_kit.claims` (training
 through the model cache; the Adam + dropout arm is shared by all five claims), times what
 the claim is about, stores every figure in `benchmark.extra_info` and checks the verdict
-against baselines/expected_verdicts.json. Quick: 1 epoch, 3 seeds (every case UNTESTED:
-one epoch of 20 cannot reach the claims' regime); paper: the source's 20 epochs, 5 seeds.
+against baselines/expected_verdicts.json. Quick: 1 epoch, 5 seeds (every case UNTESTED:
+one epoch of 20 cannot reach the claims' regime); paper: the source's 20 epochs, 10 seeds.
 """
 
 from __future__ import annotations
@@ -12,22 +12,24 @@ from __future__ import annotations
 import pytest
 from _cases import DEVICES
 
+from precision_kit.pytest_plugin import claim_cases
+
 
 @pytest.mark.parametrize("device", DEVICES)
 def test_TD_1_reaches_99_3(judge, device):
-    """TD-1: the CNN (Adam + dropout) reaches 99.3% test accuracy. n = 3 seeds (quick,
-    1 epoch) or 5 (paper, 20 epochs); HOLDS if the 95% CI upper bound of the mean ≥ 99.3.
+    """TD-1: the CNN (Adam + dropout) reaches 99.3% test accuracy. n = 5 seeds (quick,
+    1 epoch) or 10 (paper, 20 epochs); HOLDS if the 95% CI upper bound of the mean ≥ 99.3.
     Timed: inference on the 10,000 test images."""
     judge("TD-1", device)
 
 
-@pytest.mark.parametrize("optimizer", ["sgd", "sgd-momentum", "rmsprop"])
+@claim_cases("TD-2")
 @pytest.mark.parametrize("device", DEVICES)
-def test_TD_2_adam_converges_faster(judge, device, optimizer):
+def test_TD_2_adam_converges_faster(judge, device, case):
     """TD-2: Adam reaches 98% test accuracy in fewer epochs than `optimizer` (superiority,
     one-sided 95%) and the final accuracies are equivalent at ±0.3 pt (90% CI); paired
     seeds. Quick runs sgd only. Timed: one training step of `optimizer`."""
-    judge("TD-2", device, optimizer=optimizer)
+    judge("TD-2", device, **case)
 
 
 @pytest.mark.parametrize("device", DEVICES)

@@ -19,6 +19,9 @@
     precision-kit merge SHARD.json [SHARD2.json …] --out merged/claims.json
         combine the ledgers of `pytest bench/ --pk-shard i/n` runs (machines of one class)
         into one run's ledger, Holm applied again across every claim's merged cases.
+    precision-kit migrate OLD.json [--out NEW.json]
+        convert a results file of an older schema (ledger/2) to this version's (in place
+        without --out; validated before it replaces anything).
 
 RUN/CURRENT/BASELINE files are either the ledger a `pytest bench/` run writes
 (.precision_kit/ledgers/<machine id>/NNNN_<tag>.json; a folder means the newest ledger
@@ -101,6 +104,14 @@ def _merge(args: argparse.Namespace) -> int:
     return 0
 
 
+def _migrate(args: argparse.Namespace) -> int:
+    from .migrate import migrate_file
+
+    out = migrate_file(args.file, args.out or args.file)
+    print(f"migrated {args.file} to {ledger.SCHEMA}: {out}")
+    return 0
+
+
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="precision-kit", description="Gate, compare and record precision_kit runs.")
     sub = p.add_subparsers(dest="command", required=True)
@@ -135,6 +146,10 @@ def parser() -> argparse.ArgumentParser:
     m.add_argument("shards", nargs="+", help="the shards' ledgers (NNNN_*.json), machines of one class")
     m.add_argument("--out", required=True, help="e.g. merged/claims.json (and .md beside it)")
     m.set_defaults(func=_merge)
+    mg = sub.add_parser("migrate", help="convert a results file of an older schema to this version's")
+    mg.add_argument("file", help="a ledger, baseline or --benchmark-autosave JSON of schema ledger/2")
+    mg.add_argument("--out", help="where to write it (default: in place, after it validates)")
+    mg.set_defaults(func=_migrate)
     return p
 
 

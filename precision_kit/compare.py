@@ -1,7 +1,7 @@
 """Two runs side by side (e.g. the same suite on CPU and on CUDA): for every case both
 judged, the timed seconds, how many times faster A is than B (B's seconds ÷ A's: above 1
 means A is faster), the normalized times, the mean test accuracy of
-the case's first accuracy list, and both verdicts.
+the case's first arm (its typed `accuracies`), and both verdicts.
 
 Cases are matched by claim, case and device; when each run holds a single device (a CPU
 run against a CUDA run), they are matched by claim and case, so a GPU is compared with a
@@ -14,7 +14,6 @@ import statistics
 
 from tabulate import tabulate
 
-from .gate import accuracy_lists
 from .results import Results, timing
 
 HEADERS = ("case", "device A", "device B", "A s", "B s", "A faster ×", "A / ref", "B / ref",
@@ -26,7 +25,7 @@ def _match_key(row: dict, by_device: bool) -> str:
 
 
 def _mean_accuracy(row: dict) -> float | None:
-    lists = accuracy_lists(row.get("figures", {}))
+    lists = row.get("accuracies") or {}
     if not lists:
         return None
     values = [v for v in next(iter(lists.values())) if v is not None]

@@ -16,12 +16,13 @@ For every case both runs judged:
   clock, not a microarchitecture (an AMD EPYC with AVX-512 BF16 runs bfloat16 autocast several
   times faster, relative to its GEMM, than an Intel Xeon without it, in the same machine
   class); against another model the timings are compared and reported, not gated.
-- accuracy: every per-seed test-accuracy list among the figures (a name with "accuracy",
-  not "train" or "per_epoch"), paired by seed: Δ = current − baseline; a regression when
-  the one-sided 95% upper t bound of the mean Δ is below −`ACCURACY_FLOOR` points (a real,
-  consistent drop, not seed noise). A seed that diverged only in the current run is one too.
-- size: every integer figure named "*bytes" (not peak memory) must match exactly; a bigger
-  one is a regression, a smaller one is reported.
+- accuracy: every arm's per-seed test accuracies (the row's typed `accuracies`, index =
+  seed), paired by seed: Δ = current − baseline; a regression when the one-sided 95% upper
+  t bound of the mean Δ is below −`ACCURACY_FLOOR` points (a real, consistent drop, not seed
+  noise). A seed that diverged only in the current run is one too; an arm the baseline has
+  and the run lacks is reported.
+- size: every exact size (the row's typed `sizes`, bytes) must match exactly; a bigger one
+  is a regression, a smaller one is reported.
 
 A case of the baseline that the run did not judge is a regression ("missing"): a run that
 skipped half the ledger must never pass. A deliberately narrowed run (`pytest -k …`) is
@@ -34,10 +35,7 @@ infrastructure exit code, not a verdict on the code.
 from __future__ import annotations
 
 import math
-import re
-from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import Any
 
 from .machine import machine_class
 from .results import Results, ResultsError, timing
@@ -48,7 +46,6 @@ TIME_FLOOR = 0.25
 NOISE_FACTOR = 2.0
 MIN_GATED_SECONDS = 5e-3
 ACCURACY_FLOOR = 0.25  # points
-_ACCURACY = re.compile(r"^(?!train)(.*[_-])?accuracy([_-].*)?$")
 
 
 @dataclass(frozen=True)
@@ -208,32 +205,22 @@ def _timing(k: str, base: dict, cur: dict, floor: float, min_seconds: float) -> 
     return []
 
 
-def accuracy_lists(figures: dict[str, Any]) -> dict[str, list]:
-    """The per-seed test-accuracy lists among a case's figures (top level)."""
-    return {
-        name: value
-        for name, value in figures.items()
-        if _ACCURACY.match(name)
-        and "per_epoch" not in name
-        and isinstance(value, list)
-        and value
-        and all(v is None or (isinstance(v, (int, float)) and not isinstance(v, bool)) for v in value)
-    }
-
-
 def _accuracy(k: str, base: dict, cur: dict) -> list[Finding]:
     out = []
-    lists_b, lists_c = accuracy_lists(base.get("figures", {})), accuracy_lists(cur.get("figures", {}))
+    lists_b, lists_c = base.get("accuracies") or {}, cur.get("accuracies") or {}
+    for name in sorted(lists_b.keys() - lists_c.keys()):
+        out.append(Finding("accuracy", k, f"arm {name!r} is in the baseline, not in this run's accuracies", False))
     for name in sorted(lists_b.keys() & lists_c.keys()):
         b, c = lists_b[name], lists_c[name]
         if len(b) != len(c):
-            out.append(Finding("accuracy", k, f"{name}: {len(c)} seeds vs {len(b)} in the baseline; not paired", False))
-            continue
-        diverged = [i for i, (x, y) in enumerate(zip(b, c, strict=True)) if x is not None and y is None]
+            # seeds escalated in one run and not the other: the common seeds still pair
+            out.append(Finding("accuracy", k, f"{name}: {len(c)} seeds vs {len(b)} in the baseline; "
+                               f"the first {min(len(b), len(c))} compared", False))
+        diverged = [i for i, (x, y) in enumerate(zip(b, c, strict=False)) if x is not None and y is None]
         if diverged:
             msg = f"{name}: seed(s) {diverged} diverged, they did not in the baseline"
             out.append(Finding("accuracy", k, msg, True))
-        pairs = [(x, y) for x, y in zip(b, c, strict=True) if x is not None and y is not None]
+        pairs = [(x, y) for x, y in zip(b, c, strict=False) if x is not None and y is not None]
         if len(pairs) < 2:
             continue
         deltas = [y - x for x, y in pairs]
@@ -250,24 +237,10 @@ def _accuracy(k: str, base: dict, cur: dict) -> list[Finding]:
     return out
 
 
-def byte_sizes(figures: Any, prefix: str = "") -> Iterator[tuple[str, int]]:
-    """Every integer figure whose name ends in "bytes" (peak memory excluded), by path."""
-    if isinstance(figures, dict):
-        for name, value in figures.items():
-            path = f"{prefix}.{name}" if prefix else str(name)
-            if isinstance(value, int) and not isinstance(value, bool):
-                if str(name).endswith("bytes") and "peak_memory" not in path:
-                    yield path, value
-            else:
-                yield from byte_sizes(value, path)
-    elif isinstance(figures, list):
-        for i, value in enumerate(figures):
-            yield from byte_sizes(value, f"{prefix}[{i}]")
-
-
 def _sizes(k: str, base: dict, cur: dict) -> list[Finding]:
-    b, c = dict(byte_sizes(base.get("figures", {}))), dict(byte_sizes(cur.get("figures", {})))
-    out = []
+    b, c = base.get("sizes") or {}, cur.get("sizes") or {}
+    out = [Finding("size", k, f"{name} is in the baseline, not in this run's sizes", False)
+           for name in sorted(b.keys() - c.keys())]
     for name in sorted(b.keys() & c.keys()):
         if c[name] == b[name]:
             continue

@@ -15,7 +15,10 @@ from tabulate import tabulate
 
 from .files import atomic_write_text, atomic_writer
 
-SCHEMA = "precision_kit.ledger/2"  # /2: rows carry the case's `timing` against the reference
+# /2: rows carry the case's `timing` against the reference; /3: rows carry the typed result
+# (`params`, per-arm per-seed `accuracies`, exact `sizes`) that the gate and the report read
+# (`precision-kit migrate` turns a /2 file into /3).
+SCHEMA = "precision_kit.ledger/3"
 LEDGER_DIR = Path(".precision_kit") / "ledgers"
 _RUN_FILE = re.compile(r"^(\d{4})_.*\.json$")
 COLUMNS = ("claim", "source", "claim in a few words", "case", "device", "measured", "budget", "verdict")

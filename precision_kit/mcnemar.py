@@ -61,6 +61,30 @@ def discordant_counts(correct_a, correct_b) -> tuple[int, int, int]:
     return int(np.count_nonzero(a & ~b)), int(np.count_nonzero(~a & b)), int(a.size)
 
 
+def _tango_score(b: int, c: int, n: int, d0: float) -> float:
+    """Tango's score statistic T(Δ0) (Δ0 as a proportion; 0 at the estimate, falling in Δ0)."""
+    if d0 == (c - b) / n:
+        return 0.0
+    qa = 2.0 * n
+    qb = -c - b + (2.0 * n - c + b) * d0
+    qc = -b * d0 * (1.0 - d0)
+    p = (math.sqrt(max(qb * qb - 4.0 * qa * qc, 0.0)) - qb) / (2.0 * qa)
+    return (c - b - n * d0) / math.sqrt(n * (2.0 * p + d0 * (1.0 - d0)))
+
+
+def tango_p(b: int, c: int, n: int, threshold: float, side: str) -> float:
+    """One-sided p-value of Tango's score test against Δ0 = `threshold` points, the test its
+    bounds invert: side="greater" for "Δ > threshold" (a one-sided lower bound above the
+    threshold at confidence 1 − α ⇔ p < α), "less" for "Δ < threshold"."""
+    if side not in ("greater", "less"):
+        raise StatsInputError(f"side must be 'greater' or 'less', got {side!r}")
+    if not (n >= 1 and b >= 0 and c >= 0 and b + c <= n):
+        raise StatsInputError(f"need b, c >= 0 and b + c <= n, n >= 1; got b={b}, c={c}, n={n}")
+    d0 = min(max(threshold / 100.0, -1.0 + 1e-12), 1.0 - 1e-12)
+    t = _tango_score(b, c, n, d0)
+    return float(sps.norm.sf(t) if side == "greater" else sps.norm.cdf(t))
+
+
 def _tango_bounds(b: int, c: int, n: int, z: float) -> tuple[float, float]:
     """Tango's score interval for Δ = (c − b)/n as proportions: the Δ0 at which
     T(Δ0) = (c − b − nΔ0) / √(n(2p̃ + Δ0(1 − Δ0))) equals ±z, where p̃ is the closed-form
@@ -68,13 +92,7 @@ def _tango_bounds(b: int, c: int, n: int, z: float) -> tuple[float, float]:
     est = (c - b) / n
 
     def score(d0: float) -> float:
-        if d0 == est:
-            return 0.0
-        qa = 2.0 * n
-        qb = -c - b + (2.0 * n - c + b) * d0
-        qc = -b * d0 * (1.0 - d0)
-        p = (math.sqrt(max(qb * qb - 4.0 * qa * qc, 0.0)) - qb) / (2.0 * qa)
-        return (c - b - n * d0) / math.sqrt(n * (2.0 * p + d0 * (1.0 - d0)))
+        return _tango_score(b, c, n, d0)
 
     edge = 1e-12
     if est >= 1 or score(1 - edge) + z > 0:

@@ -3,7 +3,10 @@
 `pytest bench/ --pk-shard i/n` on n machines of one class judges disjoint shares of the
 cases. Holm's step-down across a claim's cases must see every case of the claim, so the
 merge takes each row back to its verdict before Holm and applies Holm again over the merged
-rows: the result is what one machine running every case would have written."""
+rows: the result is what one machine running every case would have written. Shards that
+together miss some of a claim's declared cases (a case a shard skipped as unsupported
+counts as missing: the shards' ledgers do not say why) are held to Bonferroni over the
+declared family (`multiplicity`), never firmer than a full run."""
 
 from __future__ import annotations
 
@@ -45,4 +48,6 @@ def merge(runs: list[Results]) -> list[dict[str, Any]]:
                                    "cases (run each with --pk-shard i/n of the same n)")
             seen[key] = run.path
             rows.append(before_holm(row))
-    return multiplicity.adjust(rows)
+    from .claims.base import family_size
+
+    return multiplicity.adjust(rows, family_size)

@@ -13,12 +13,20 @@ no correction (every case must hold on its own).
 
 A FAILS with no p-value (an exact count, a file size, a deterministic check) carries no
 sampling error: it keeps its verdict and ranks first.
+
+A narrowed run (`pytest -k`, one shard) judges only some cases of a family, and Holm over
+those alone could reject what the full run would not. When the caller says how many cases
+the full family has (`family_size`: the claim's declared cases in the profile, less those
+this machine cannot run) and some were not judged, each case of the family is held to
+Bonferroni's level over the full family (q ≤ 1/m): any case rejected so is also rejected by
+Holm in the full run (every smaller q is below 1/m too), so a narrowed run's FAILS is never
+firmer than the full run's.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 TESTED = ("HOLDS", "FAILS", "INCONCLUSIVE")
@@ -51,23 +59,34 @@ def family_key(row: dict[str, Any]) -> tuple | None:
     return (row["claim"], row.get("device"), row.get("profile"))
 
 
-def adjust(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+def adjust(rows: list[dict[str, Any]],
+           family_size: Callable[[tuple], int | None] | None = None) -> list[dict[str, Any]]:
     """The rows with Holm applied within each family (new dicts where a verdict changes; the
-    input is left as it is). Each tested row gets `holm` = {"m", "rejected"} in its figures."""
+    input is left as it is). Each tested row gets `holm` = {"m", "rejected", "not_judged"} in
+    its figures. `family_size(key)`: how many cases the full run judges in the family `key`
+    (None: unknown); when the run judged fewer, Bonferroni over the full family (see above)."""
     families: dict[tuple, list[int]] = {}
+    present: dict[tuple, int] = {}
     for i, r in enumerate(rows):
         key = family_key(r)
         if key is not None:
             families.setdefault(key, []).append(i)
+        if not r.get("speed_claim"):
+            where = (r["claim"], r.get("device"), r.get("profile"))
+            present[where] = present.get(where, 0) + 1
     out = list(rows)
-    for members in families.values():
+    for key, members in families.items():
         ps, alphas = [], []
         for i in members:
             p, a = _evidence(rows[i])
             ps.append(p)
             alphas.append(a)
-        for i, rejected in zip(members, holm(ps, alphas), strict=True):
-            out[i] = _apply(rows[i], len(members), rejected)
+        full = family_size(key) if family_size is not None else None
+        missing = max(0, full - present[key]) if full is not None else 0
+        m = len(members) + missing
+        rejected = holm(ps, alphas) if not missing else [p / a <= 1.0 / m for p, a in zip(ps, alphas, strict=True)]
+        for i, r in zip(members, rejected, strict=True):
+            out[i] = _apply(rows[i], m, r, missing)
     return out
 
 
@@ -80,16 +99,18 @@ def _evidence(row: dict[str, Any]) -> tuple[float, float]:
     return (0.0, 0.5) if row["verdict"] == "FAILS" else (1.0, 0.5)
 
 
-def _apply(row: dict[str, Any], m: int, rejected: bool) -> dict[str, Any]:
-    figures = {**(row.get("figures") or {}), "holm": {"m": m, "rejected": rejected}}
+def _apply(row: dict[str, Any], m: int, rejected: bool, missing: int = 0) -> dict[str, Any]:
+    figures = {**(row.get("figures") or {}), "holm": {"m": m, "rejected": rejected, "not_judged": missing}}
     new = {**row, "figures": figures}
     if row["verdict"] != "FAILS" or rejected:
         return new
     p, alpha = row["p_fail"], row["fail_alpha"]
     figures["verdict_before_holm"] = "FAILS"
     new["verdict"] = "INCONCLUSIVE"
+    how = (f"Holm over {m} cases of {row['claim']}" if not missing else
+           f"Holm over {m} cases of {row['claim']} ({missing} not judged in this run: Bonferroni)")
     new["line"] = (
-        f"{row['line']}; Holm over {m} cases of {row['claim']}: p={p:.3g} is not significant at the "
+        f"{row['line']}; {how}: p={p:.3g} is not significant at the "
         f"family-wise level {alpha:.3g} → INCONCLUSIVE"
     )
     return new

@@ -34,6 +34,7 @@ import pytest
 
 from .ledger import LEDGER_DIR
 from .plugin import autosave, expected, shard, terminal, workers
+from .plugin.cases import claim_cases  # noqa: F401  (for test modules: @claim_cases("ID"))
 from .plugin.turns import Turns
 
 PROFILES = ("quick", "paper")
@@ -45,6 +46,7 @@ MARKERS = (
     "slow: long-running case",
 )
 _ROW = "precision_kit.row"  # the user property that carries a worker's row to the controller
+_UNSUPPORTED = "precision_kit.unsupported"  # a case a worker skipped as unsupported, for the controller
 _TURNS = "precision_kit_turns"  # the workerinput entry: the folder of the timing turns
 
 
@@ -63,6 +65,8 @@ class RunState:
     turns_dir: str | None = None  # the controller's folder of the turns' lock files
     cpu_configured: bool = False
     machine: dict[str, Any] | None = None  # pytest-benchmark's machine info, asked for once
+    # (claim, device, case) skipped as unsupported on this machine: not in the full run's Holm family
+    unsupported: set[tuple[str, str, str]] = field(default_factory=set)
 
 
 STATE = pytest.StashKey[RunState]()
@@ -203,7 +207,10 @@ def judge(request, benchmark, pk_profile, data_root):
         with workers.turn(config, state.turns, claim_id), _progress(request, claim_id, device):
             try:
                 result = run_claim(claim_id, ctx, **params)
-            except (NotInProfile, UnsupportedError) as err:
+            except NotInProfile as err:
+                pytest.skip(str(err))
+            except UnsupportedError as err:
+                _unsupported(request, state, (claim_id, device, _label(claim_id, params)))
                 pytest.skip(str(err))
         timing, seconds = workers.time_case(benchmark, state.turns, result, device, rounds, WARMUP)
         info = result.to_dict()
@@ -224,6 +231,20 @@ def judge(request, benchmark, pk_profile, data_root):
         return result
 
     return run
+
+
+def _label(claim_id: str, params: dict[str, Any]) -> str:
+    from .claims import REGISTRY
+
+    return REGISTRY[claim_id].cases.label(params)
+
+
+def _unsupported(request, state: RunState, case: tuple[str, str, str]) -> None:
+    """Note a case this machine cannot run (in an xdist worker: for the controller)."""
+    if state.turns is not None or hasattr(request.config, "workerinput"):
+        request.node.user_properties.append((_UNSUPPORTED, list(case)))
+    else:
+        state.unsupported.add(case)
 
 
 def _configure_cpu(state: RunState) -> None:
@@ -283,6 +304,8 @@ def pytest_runtest_logreport(report):
             state.rows.append(value["row"])
             state.records.append(value["record"])
             _save_ledger(report.node.config)
+        elif name == _UNSUPPORTED:
+            report.node.config.stash[STATE].unsupported.add(tuple(value))
 
 
 def pytest_sessionfinish(session, exitstatus):
@@ -354,10 +377,16 @@ def pytest_benchmark_update_machine_info(config, machine_info):
 
 
 def _final_rows(state: RunState) -> list[dict[str, Any]]:
-    """The judged rows with Holm applied across each claim's cases (`multiplicity.adjust`)."""
-    from . import multiplicity
+    """The judged rows with Holm applied across each claim's cases (`multiplicity.adjust`); a
+    family this run judged only in part (`-k`, a shard) is held to Bonferroni over its declared
+    cases, less those this machine cannot run."""
+    from collections import Counter
 
-    return multiplicity.adjust(state.rows)
+    from . import multiplicity
+    from .claims.base import family_size
+
+    skipped = Counter((claim_id, device) for claim_id, device, _ in state.unsupported)
+    return multiplicity.adjust(state.rows, lambda key: family_size(key, skipped))
 
 
 def _save_ledger(config) -> tuple[Path, Path] | tuple[None, None]:

@@ -21,6 +21,7 @@ from .ledger import SCHEMA, newest
 from .timing import Timing
 
 VERDICTS = ("HOLDS", "FAILS", "INCONCLUSIVE", "UNTESTED")
+MIGRATABLE = ("precision_kit.ledger/2",)  # `precision_kit.migrate` turns these into SCHEMA
 _HOW_TO = (
     "pass a run's ledger (.precision_kit/ledgers/<machine id>/NNNN_*.json, or that folder for the newest) "
     "or the --benchmark-autosave JSON of a `pytest bench/` run"
@@ -67,7 +68,7 @@ def load(path: str | Path) -> Results:
         if found is None:
             raise ResultsError(f"{path} is a folder with no run ledger (NNNN_*.json) under it; {_HOW_TO}")
         path = found
-    doc = _read(path)
+    doc = read_json(path)
     if not isinstance(doc, dict):
         raise ResultsError(f"{path}: expected a JSON object, found {type(doc).__name__}; {_HOW_TO}")
     if "benchmarks" in doc and "machine_info" in doc:
@@ -82,6 +83,11 @@ def load(path: str | Path) -> Results:
         raise ResultsError(
             f"{path}: neither a precision_kit ledger (no 'schema') nor a pytest-benchmark result "
             f"(no 'benchmarks' and 'machine_info'); {_HOW_TO}"
+        )
+    if schema in MIGRATABLE:
+        raise ResultsError(
+            f"{path}: schema {schema!r}, but this precision_kit reads {SCHEMA!r}; convert the file with "
+            f"`precision-kit migrate {path} --out NEW.json` (or re-record it with this version)"
         )
     if schema != SCHEMA:
         raise ResultsError(
@@ -100,7 +106,7 @@ def load(path: str | Path) -> Results:
     return Results(str(path), machine, keyed)
 
 
-def _read(path: Path) -> Any:
+def read_json(path: Path) -> Any:
     try:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
@@ -134,6 +140,7 @@ def _check_row(path: Path, i: int, row: Any) -> None:
         raise ResultsError(f"{where}: verdict {row['verdict']!r} is not one of {', '.join(VERDICTS)}")
     if not isinstance(row.get("figures", {}), dict):
         raise ResultsError(f"{where}: expected 'figures' to be an object, found {type(row['figures']).__name__}")
+    _check_typed(where, row)
     envelope = row.get("timing_envelope")
     if envelope is not None and (not isinstance(envelope, list) or not all(_positive(v) for v in envelope)):
         raise ResultsError(f"{where}: timing_envelope must list positive finite numbers, found {envelope!r:.120}")
@@ -151,6 +158,24 @@ def _check_row(path: Path, i: int, row: Any) -> None:
     if len(doc["seconds"]) != len(doc["reference_seconds"]):
         raise ResultsError(f"{where}: timing has {len(doc['seconds'])} case and "
                            f"{len(doc['reference_seconds'])} reference rounds; they must pair up")
+
+
+def _check_typed(where: str, row: dict) -> None:
+    """The typed part of a row (schema /3): `params`, `accuracies`, `sizes`."""
+    for name in ("params", "accuracies", "sizes"):
+        if not isinstance(row.get(name), dict):
+            raise ResultsError(f"{where}: expected '{name}' to be an object, found {row.get(name)!r:.80}")
+    for arm, values in row["accuracies"].items():
+        if not isinstance(values, list) or not all(v is None or _percent(v) for v in values):
+            raise ResultsError(f"{where}: accuracies[{arm!r}] must list per-seed percentages in [0, 100] "
+                               f"(null for a diverged seed), found {values!r:.120}")
+    for name, value in row["sizes"].items():
+        if not (isinstance(value, int) and not isinstance(value, bool) and value >= 0):
+            raise ResultsError(f"{where}: sizes[{name!r}] must be a whole number of bytes ≥ 0, found {value!r}")
+
+
+def _percent(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and 0.0 <= value <= 100.0
 
 
 def _positive(value: Any) -> bool:

@@ -33,7 +33,7 @@ from collections.abc import Sequence
 import numpy as np
 from scipy import stats as sps
 
-from .mcnemar import McNemar, mcnemar_exact, paired_bootstrap_images, tango_interval
+from .mcnemar import McNemar, mcnemar_exact, paired_bootstrap_images, tango_interval, tango_p
 from .verdicts import (
     EQUIVALENCE,
     NON_INFERIORITY,
@@ -304,10 +304,13 @@ def non_inferiority(a, b, margin: float, confidence: float = 0.95) -> Judgement:
 
 
 def _image_judgement(
-    m: McNemar, verdict: Verdict, shown: Interval, test: str, **threshold
+    m: McNemar, verdict: Verdict, shown: Interval, test: str, p_fail: float, fail_alpha: float, **threshold
 ) -> Judgement:
+    """`p_fail`/`fail_alpha`: Tango's score test of the FAIL side, the test the bounds invert
+    (FAILS exactly when p_fail < fail_alpha), for Holm across a claim's cases."""
     return Judgement(
-        verdict, m.delta, shown, m.n, test, discordant=(m.b, m.c), p_value=m.p_value, **threshold
+        verdict, m.delta, shown, m.n, test, discordant=(m.b, m.c), p_value=m.p_value, p_fail=p_fail,
+        fail_alpha=fail_alpha, **threshold
     )
 
 
@@ -316,8 +319,10 @@ def equivalence_images(correct_a, correct_b, margin: float, confidence: float = 
     It covers test-image sampling only, not seed-to-seed training variation."""
     margin = _margin(margin)
     m = mcnemar_exact(correct_a, correct_b, confidence)
+    p_fail = min(tango_p(m.b, m.c, m.n, margin, "greater"), tango_p(m.b, m.c, m.n, -margin, "less"))
     return _image_judgement(
-        m, _equivalence_verdict(m.interval, margin), m.interval, EQUIVALENCE, margin=margin
+        m, _equivalence_verdict(m.interval, margin), m.interval, EQUIVALENCE, p_fail,
+        (1 - m.interval.confidence) / 2, margin=margin
     )
 
 
@@ -326,11 +331,13 @@ def at_most_images(correct_a, correct_b, bound: float, confidence: float = 0.95)
     bound = _bound(bound)
     m = mcnemar_exact(correct_a, correct_b, confidence)
     verdict, shown = _at_most_verdict(m.lower_bound(confidence), m.upper_bound(confidence), bound)
-    return _image_judgement(m, verdict, shown, UPPER_BOUND, bound=bound)
+    return _image_judgement(m, verdict, shown, UPPER_BOUND, tango_p(m.b, m.c, m.n, bound, "greater"),
+                            1 - shown.confidence, bound=bound)
 
 
 def superiority_images(correct_a, correct_b, confidence: float = 0.95) -> Judgement:
     """`superiority` for one pair of models on one test set (one-sided Tango bounds)."""
     m = mcnemar_exact(correct_a, correct_b, confidence)
     verdict, shown = _superiority_verdict(m.lower_bound(confidence), m.upper_bound(confidence))
-    return _image_judgement(m, verdict, shown, SUPERIORITY)
+    return _image_judgement(m, verdict, shown, SUPERIORITY, tango_p(m.b, m.c, m.n, 0.0, "less"),
+                            1 - shown.confidence)

@@ -6,10 +6,12 @@ from precision_kit import ledger, results
 from precision_kit.machine import this_machine
 
 
-def row(claim: str, case: str, figures: dict, verdict: str = "HOLDS", timing=None) -> dict:
+def row(claim: str, case: str, figures: dict, verdict: str = "HOLDS", timing=None,
+        accuracies: dict | None = None, sizes: dict | None = None) -> dict:
     return ledger.row(
-        {"claim": claim, "source": "test", "statement": "s", "case": case, "verdict": verdict,
-         "line": f"{claim} line", "note": "", "harness_broken": None, "figures": figures},
+        {"claim": claim, "source": "test", "statement": "s", "case": case, "params": {}, "verdict": verdict,
+         "line": f"{claim} line", "note": "", "harness_broken": None, "figures": figures,
+         "accuracies": accuracies or {}, "sizes": sizes or {}},
         "cpu", "quick", timing.to_dict() if timing is not None else None,
     )
 

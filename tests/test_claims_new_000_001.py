@@ -194,7 +194,8 @@ def _well_formed(result: ClaimResult, claim_id: str) -> dict:
 def test_bi7_end_to_end_on_the_trained_depth2_model_of_seed_0(synthetic, batch_size):
     result = int8_speed.bi7(synthetic.ctx, batch_size=batch_size, backend="torch.ao")
     doc = _well_formed(result, "BI-7")
-    assert result.case == f"batch={batch_size}-torch.ao"
+    label = REGISTRY["BI-7"].cases.label({"batch_size": batch_size, "backend": "torch.ao"})
+    assert label == f"batch={batch_size}-torch.ao"
     [(arm, seeds, device)] = synthetic.calls  # BI-2/BI-3's arm and run: nothing retrains
     assert arm == depth_arm(synthetic.ctx, 2) and seeds == [0] and device == "cpu"
     f = result.figures
@@ -242,7 +243,7 @@ def test_bi7_rejects_unknown_cases(params, match):
 def test_sz10_end_to_end_on_the_trained_fp32_models(synthetic, data):
     result = rounding_values.sz10(synthetic.ctx)
     doc = _well_formed(result, "SZ-10")
-    assert result.case == "decimals=1"
+    assert REGISTRY["SZ-10"].cases.label({}) == "decimals=1"
     counts = doc["figures"]["distinct_values"]
     assert set(counts) == {"1", "2", "3", "4"} and all(len(c) == 5 for c in counts.values())
     runs = experiment.run_seeds(rounding_claims.arm(synthetic.ctx), range(5), data=data)  # from the cache

@@ -16,27 +16,20 @@ from synthetic import synthetic_dataset
 
 from precision_kit import experiment
 from precision_kit.claims import REGISTRY, Context, NotInProfile, run_claim
+from precision_kit.claims.cases import Cases
 from precision_kit.errors import DataError, UnsupportedError
 from precision_kit.verdicts import Verdict
 
 pytestmark = [pytest.mark.cpu, pytest.mark.xdist_group("claims-smoke")]
 
-# One case per claim (the bench's parametrizations hold the rest).
-CASES = [
-    ("BI-1", {"depth": 2}), ("BI-2", {"depth": 2}), ("BI-3", {"depth": 2}), ("BI-4", {"depth": 8}),
-    ("BI-5", {}), ("BI-7", {"batch_size": 64}), ("CTRL-1", {}),
-    ("SZ-1", {"precision": "fp64"}), ("SZ-2", {"precision": "fp64"}), ("SZ-3", {"precision": "fp16"}),
-    ("SZ-4", {"mode": "norm", "clip": 0.5}), ("SZ-5", {"decimals": 2}), ("SZ-6", {}), ("SZ-7", {"k": 5}),
-    ("SZ-10", {}),
-    ("TD-1", {}), ("TD-2", {"optimizer": "sgd"}), ("TD-3", {}), ("TD-4", {}), ("TD-5", {}),
-    ("CH-1", {"epochs": 10}), ("CH-2", {"lr": 1e-2}), ("CH-3", {"batch_size": 1000}), ("CH-4", {"depth": 1}),
-    ("CH-5", {}), ("CH-6", {"width": 10}), ("CH-9", {}), ("CH-10", {"part": "lr1e-2-overpredicts-3"}),
-    ("EN-3", {"batch_size": 50}), ("EN-4", {}), ("EN-1", {"batch_size": 50}), ("EN-2", {}),
-]
+# One case per claim: the smoke case each claim declares with its cases (`claims.cases`).
+CASES = [(claim_id, REGISTRY[claim_id].cases.smoke_case()) for claim_id in sorted(REGISTRY)]
 
 
-def test_every_registered_claim_has_a_smoke_case():
-    assert {c for c, _ in CASES} == set(REGISTRY)
+def test_every_registered_claim_declares_its_cases():
+    """The bench parametrizes from the declaration and Holm counts a claim's family from it."""
+    undeclared = [c.id for c in REGISTRY.values() if c.cases == Cases()]
+    assert undeclared == []
 
 
 @pytest.fixture(scope="module")
@@ -78,5 +71,10 @@ def test_every_judge_runs_at_a_smoke_budget(smoke, claim_id, params):
     assert result.claim_id == claim_id and isinstance(result.verdict, Verdict) and result.line
     row = json.loads(json.dumps(result.to_dict(), allow_nan=False))
     assert row["verdict"] == result.verdict.value and row["budget"] is not None
+    # the typed part the gate and the report read
+    assert row["params"] == params and row["case"] == REGISTRY[claim_id].cases.label(params)
+    for arm, values in row["accuracies"].items():
+        assert values and all(v is None or 0.0 <= v <= 100.0 for v in values), (arm, values)
+    assert all(isinstance(v, int) and v > 0 for v in row["sizes"].values()), row["sizes"]
     if result.timed is not None:
         result.timed()

@@ -116,19 +116,44 @@ def test_a_deliberate_accuracy_loss_fails_the_gate(data):
     worse = _accuracies(data, lr=1e-5)  # the deliberate regression: a learning rate 100× too small
     assert min(good) > max(worse)  # the premise: the change really hurts
     report = gate.gate(
-        _run([_row("SZ-1", "precision=fp32", {"fp32_accuracy": good, "train_accuracy": good})], "base"),
-        _run([_row("SZ-1", "precision=fp32", {"fp32_accuracy": worse, "train_accuracy": worse})], "worse"),
+        _run([_row("SZ-1", "precision=fp32", {"train_accuracy": good}, accuracies={"fp32": good})], "base"),
+        _run([_row("SZ-1", "precision=fp32", {"train_accuracy": worse}, accuracies={"fp32": worse})], "worse"),
     )
     [finding] = report.regressions
     assert finding.kind == "accuracy" and finding.case == "SZ-1[precision=fp32]@cpu"
-    assert "fp32_accuracy dropped" in finding.message and "3 paired seeds" in finding.message
+    assert "fp32 dropped" in finding.message and "3 paired seeds" in finding.message
+
+
+def test_the_gate_reads_typed_accuracies_not_figure_names():
+    """A list named like an accuracy among the figures is not gated: only the typed field is."""
+    good, worse = [97.0, 97.2, 97.1], [90.0, 90.2, 90.1]
+    report = gate.gate(_run([_row("X-1", "c", {"fp32_accuracy": good})], "a"),
+                       _run([_row("X-1", "c", {"fp32_accuracy": worse})], "b"))
+    assert report.exit_code == gate.EXIT_OK
+    report = gate.gate(_run([_row("X-1", "c", {}, accuracies={"fp32": good, "gone": good})], "a"),
+                       _run([_row("X-1", "c", {}, accuracies={"fp32": worse})], "b"))
+    assert [f.kind for f in report.regressions] == ["accuracy"]
+    assert any("'gone' is in the baseline" in f.message and not f.regression for f in report.findings)
+
+
+def test_seeds_pair_by_index_and_a_newly_diverged_seed_is_a_regression():
+    base = [97.0, 97.2, 97.1, 97.3, 97.0]
+    escalated = base + [97.1, 97.2, 97.0, 97.1, 97.3]  # the same 5 seeds, then 5 more (seed stage 2)
+    report = gate.gate(_run([_row("X-1", "c", {}, accuracies={"a": base})], "a"),
+                       _run([_row("X-1", "c", {}, accuracies={"a": escalated})], "b"))
+    assert report.exit_code == gate.EXIT_OK and any("first 5 compared" in f.message for f in report.findings)
+    diverged = [97.0, None, 97.1, 97.3, 97.0]
+    report = gate.gate(_run([_row("X-1", "c", {}, accuracies={"a": base})], "a"),
+                       _run([_row("X-1", "c", {}, accuracies={"a": diverged})], "b"))
+    assert any("seed(s) [1] diverged" in f.message for f in report.regressions)
 
 
 def test_seed_noise_alone_is_not_an_accuracy_regression():
     base = [97.1, 97.4, 96.9, 97.2, 97.0]
     cur = [97.3, 97.0, 97.1, 96.9, 97.2]  # other seeds' worth of noise, no consistent drop
     report = gate.gate(
-        _run([_row("X-1", "c", {"accuracy": base})], "a"), _run([_row("X-1", "c", {"accuracy": cur})], "b")
+        _run([_row("X-1", "c", {}, accuracies={"a": base})], "a"),
+        _run([_row("X-1", "c", {}, accuracies={"a": cur})], "b"),
     )
     assert report.exit_code == gate.EXIT_OK
 
@@ -140,11 +165,15 @@ def test_a_bigger_quantized_model_fails_the_gate():
     partly = torch.ao.quantization.quantize_dynamic(copy.deepcopy(model), {"1", "3"}, dtype=torch.qint8)
     bigger = asdict(model_size(partly))
     report = gate.gate(
-        _run([_row("BI-2", "depth=2", {"int8": small})], "base"),
-        _run([_row("BI-2", "depth=2", {"int8": bigger})], "big"),
+        _run([_row("BI-2", "depth=2", {}, sizes={"int8_serialized": small["serialized_bytes"]})], "base"),
+        _run([_row("BI-2", "depth=2", {}, sizes={"int8_serialized": bigger["serialized_bytes"]})], "big"),
     )
     assert report.regressions and {f.kind for f in report.regressions} == {"size"}
-    assert any("int8.serialized_bytes bigger" in f.message for f in report.regressions)
+    assert any("int8_serialized bigger" in f.message for f in report.regressions)
+    # a size among the figures (not typed) is not gated
+    report = gate.gate(_run([_row("BI-2", "depth=2", {"int8": small})], "base"),
+                       _run([_row("BI-2", "depth=2", {"int8": bigger})], "big"))
+    assert report.exit_code == gate.EXIT_OK
 
 
 def test_a_flipped_verdict_fails_the_gate_and_added_cases_are_reported():

@@ -40,7 +40,7 @@ def _write(tmp_path, name, rows, machine=None):
 
 
 def test_cli_gate_exit_codes_and_a_run_against_itself(tmp_path, capsys):
-    rows = [_row("BI-3", "depth=2", {"a_accuracy": [97.0, 97.5]}, "HOLDS")]
+    rows = [_row("BI-3", "depth=2", {}, "HOLDS", accuracies={"a": [97.0, 97.5]})]
     base = _write(tmp_path, "base", rows)
     assert main(["gate", str(base), "--baseline", str(base)]) == gate.EXIT_OK
     flipped = _write(tmp_path, "cur", [dict(rows[0], verdict="FAILS")])
@@ -54,7 +54,10 @@ BAD_BASELINES = {
     "corrupt": ("\x00\x01 not json", "not valid JSON"),
     "nan": ('{"schema": "precision_kit.ledger/2", "machine": {}, "rows": [{"x": NaN}]}', "contains NaN"),
     "old-schema": ('{"schema": "precision_kit.ledger/1", "machine": {}, "rows": []}', "'precision_kit.ledger/1'"),
-    "no-rows": ('{"schema": "precision_kit.ledger/2", "machine": {}, "rows": []}', "non-empty list"),
+    "no-rows": ('{"schema": "precision_kit.ledger/3", "machine": {}, "rows": []}', "non-empty list"),
+    "schema-2": ('{"schema": "precision_kit.ledger/2", "machine": {}, "rows": []}', "precision-kit migrate"),
+    "untyped-row": (None, "expected 'accuracies' to be an object"),
+    "bad-accuracy": (None, "per-seed percentages"),
     "bad-timing": (None, "timing.seconds"),
 }
 
@@ -66,7 +69,12 @@ def test_an_unusable_baseline_is_an_infrastructure_error(tmp_path, capsys, kind)
     baseline = tmp_path / "baseline.json"
     if text is None:
         row = _row("BI-3", "depth=2", {})
-        row["timing"] = {"seconds": [0.1, None], "reference_seconds": [0.2, 0.2]}
+        if kind == "bad-timing":
+            row["timing"] = {"seconds": [0.1, None], "reference_seconds": [0.2, 0.2]}
+        elif kind == "untyped-row":
+            del row["accuracies"]
+        else:
+            row["accuracies"] = {"fp32": [97.1, 9710]}  # a count where a percentage belongs
         text = json.dumps({"schema": ledger.SCHEMA, "machine": {}, "rows": [row]})
     baseline.write_text(text)
     assert main(["gate", str(current), "--baseline", str(baseline)]) == gate.EXIT_INFRA

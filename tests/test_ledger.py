@@ -14,9 +14,10 @@ from precision_kit.verdicts import Verdict
 ROWS = [
     {"claim": "BI-1", "source": "000_x", "statement": "amp", "case": "depth=2", "device": "cpu",
      "line": "Δ=+0.04 pt, 90% CI [−0.01, +0.09], 5 paired seeds, margin ±0.2 → HOLDS", "verdict": "HOLDS",
-     "note": ""},
+     "note": "", "params": {"depth": 2}, "accuracies": {"fp32": [97.1, 97.2]}, "sizes": {}},
     {"claim": "SZ-2", "source": "001_x", "statement": "times", "case": "fp16", "device": "cpu",
-     "line": "ratio 9.1×", "verdict": "FAILS", "note": "no fp16 units"},
+     "line": "ratio 9.1×", "verdict": "FAILS", "note": "no fp16 units", "params": {"precision": "fp16"},
+     "accuracies": {}, "sizes": {}},
 ]
 
 

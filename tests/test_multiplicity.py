@@ -55,7 +55,33 @@ def test_families_are_per_claim_and_leave_out_untested_and_speed_cases():
             _row("z", "FAILS", 0.03, claim="BI-3")]
     out = multiplicity.adjust(rows)
     assert [r["verdict"] for r in out] == ["FAILS", "UNTESTED", "FAILS", "FAILS"]
-    assert out[0]["figures"]["holm"] == {"m": 1, "rejected": True}
+    assert out[0]["figures"]["holm"] == {"m": 1, "rejected": True, "not_judged": 0}
+
+
+def test_a_narrowed_run_is_never_firmer_than_the_full_run():
+    """A run that judged 2 of a family's 8 cases: each is held to Bonferroni over all 8 (the
+    full run's Holm rejects whatever that rejects), never to Holm over the 2 it judged."""
+    rows = [_row("a", "FAILS", 0.01), _row("b", "FAILS", 0.005)]
+    assert [r["verdict"] for r in multiplicity.adjust(rows)] == ["FAILS", "FAILS"]  # Holm over 2: both
+    out = multiplicity.adjust(rows, lambda key: 8)
+    assert [r["verdict"] for r in out] == ["INCONCLUSIVE", "FAILS"]  # 0.01 > 0.05/8 ≥ 0.005
+    assert out[0]["figures"]["holm"] == {"m": 8, "rejected": False, "not_judged": 6}
+    assert "6 not judged in this run: Bonferroni" in out[0]["line"]
+    # every case judged: Holm as before; UNTESTED rows of the family count as judged
+    full = ([_row("a", "FAILS", 0.006), _row("b", "FAILS", 0.005)] + [_row(f"h{i}", "HOLDS", 0.9) for i in range(5)]
+            + [_row("u", "UNTESTED")])
+    out = multiplicity.adjust(full, lambda key: 8)
+    assert [r["verdict"] for r in out[:2]] == ["FAILS", "FAILS"] and out[0]["figures"]["holm"]["m"] == 7
+    # the property: whatever p-values the missing cases would have had, a case rejected in the
+    # narrowed run is rejected by Holm over the full family
+    rng = np.random.default_rng(0)
+    for _ in range(300):
+        ps = list(rng.uniform(0, 0.05, size=8))
+        judged = rng.choice(8, size=int(rng.integers(1, 8)), replace=False)
+        narrow = multiplicity.adjust([_row(str(i), "FAILS", ps[i]) for i in judged], lambda key: 8)
+        whole = multiplicity.holm(ps, [0.05] * 8)
+        for i, r in zip(judged, narrow, strict=True):
+            assert r["verdict"] != "FAILS" or whole[i]
 
 
 @settings(max_examples=200, deadline=None)
@@ -68,6 +94,24 @@ def test_a_judgement_fails_exactly_when_its_fail_p_is_below_its_level(deltas, ki
     assert 0.0 <= j.p_fail <= 1.0
     # away from the knife edge, the p-value and the interval agree on FAILS
     if abs(j.p_fail - j.fail_alpha) > 1e-9:
+        assert (j.verdict == Verdict.FAILS) == (j.p_fail < j.fail_alpha)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.integers(0, 400), st.integers(0, 400), st.sampled_from(["eq", "most", "sup"]),
+       st.sampled_from([0.05, 0.3, 1.0]))
+def test_an_images_judgement_fails_exactly_when_its_fail_p_is_below_its_level(b, c, kind, threshold):
+    """The `*_images` judgements (Tango's bounds) carry the p of the score test they invert."""
+    n = 10_000
+    right_a = np.zeros(n, dtype=bool)
+    right_b = np.zeros(n, dtype=bool)
+    right_a[:b] = True  # A right, B wrong
+    right_b[b:b + c] = True  # B right, A wrong
+    j = {"eq": lambda: stats.equivalence_images(right_a, right_b, margin=threshold),
+         "most": lambda: stats.at_most_images(right_a, right_b, bound=threshold),
+         "sup": lambda: stats.superiority_images(right_a, right_b)}[kind]()
+    assert 0.0 <= j.p_fail <= 1.0 and j.fail_alpha == pytest.approx(0.05)
+    if abs(j.p_fail - j.fail_alpha) > 1e-6:
         assert (j.verdict == Verdict.FAILS) == (j.p_fail < j.fail_alpha)
 
 

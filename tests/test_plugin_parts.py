@@ -165,7 +165,7 @@ def test_shards_deal_out_whole_test_functions_and_cover_every_case_once():
 # --- merge --------------------------------------------------------------------------------
 
 
-def _row(case, verdict, p=None, alpha=0.05, claim="BI-1"):
+def _row(case, verdict, p=None, alpha=0.05, claim="ZZ-1"):
     return {"claim": claim, "case": case, "device": "cpu", "profile": "quick", "verdict": verdict,
             "line": f"{case} → {verdict}", "p_fail": p, "fail_alpha": alpha, "speed_claim": False, "figures": {}}
 
@@ -186,6 +186,15 @@ def test_merging_shards_applies_holm_across_the_claims_merged_cases():
     merged = merge.merge([_results("a", a), _results("b", b)])
     assert [r["verdict"] for r in merged] == ["INCONCLUSIVE", "INCONCLUSIVE"]
     assert all(r["figures"]["holm"]["m"] == 2 for r in merged)
+
+
+def test_merged_shards_that_miss_declared_cases_are_held_to_the_declared_family():
+    # BI-3 declares 8 quick cases; two shards judged 2 of them: Bonferroni over 8, not Holm over 2
+    a = [_row("depth=2-torch.ao", "FAILS", p=0.004, claim="BI-3")]
+    b = [_row("depth=4-torch.ao", "FAILS", p=0.02, claim="BI-3")]
+    merged = merge.merge([_results("a", a), _results("b", b)])
+    assert [r["verdict"] for r in merged] == ["FAILS", "INCONCLUSIVE"]
+    assert all(r["figures"]["holm"] == {**r["figures"]["holm"], "m": 8, "not_judged": 6} for r in merged)
 
 
 def test_a_row_goes_back_to_its_verdict_before_holm():

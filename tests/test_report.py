@@ -1,5 +1,7 @@
 """The report (precision_kit.report) rendered from a small recorded run, tests/data/small_run.json:
 a subset of the rows of a real quick-profile run on a 2-core CPU, written by `ledger.write`.
+Recorded as schema /2, it is given here the typed part of /3 the report reads (`params`, per-seed
+`accuracies` by arm, `sizes`), the per-seed accuracy figures moving there as a run of /3 writes them.
 
 Checks that every figure made is a PNG file in the output folder and is embedded in the HTML,
 that every other figure is skipped with a reason, that the ledger lists every case, and (when
@@ -22,6 +24,7 @@ import pytest
 
 from precision_kit import ledger
 from precision_kit.errors import UnsupportedError
+from precision_kit.report import rows as report_rows
 from precision_kit.results import ResultsError, load
 
 SMALL_RUN = Path(__file__).parent / "data" / "small_run.json"
@@ -37,20 +40,77 @@ NEWER_FIELDS = {"003-confusion-matrices": "arms", "003-loss-curves": "arms"}
 PNG = b"\x89PNG\r\n\x1a\n"
 CHROMIUM = next((c for c in ("chromium", "chromium-browser", "google-chrome") if shutil.which(c)), None)
 
+# Each recorded case's parameters, as a run of /3 records them in `params`.
+PARAMS = {
+    "CH-1[epochs=10]": {"epochs": 10},
+    "CH-2[lr=0.01]": {"lr": 0.01},
+    "CH-3[batch_size=1000]": {"batch_size": 1000},
+    "BI-1[depth=2-amp-fp16]": {"depth": 2, "precision": "amp-fp16"},
+    "BI-1[depth=2-amp-bf16]": {"depth": 2, "precision": "amp-bf16"},
+    "BI-1[depth=8-amp-fp16]": {"depth": 8, "precision": "amp-fp16"},
+    "BI-2[depth=2-torch.ao]": {"depth": 2, "backend": "torch.ao"},
+    "BI-2[depth=8-torch.ao]": {"depth": 8, "backend": "torch.ao"},
+    "BI-3[depth=2-torch.ao]": {"depth": 2, "backend": "torch.ao"},
+    "BI-3[depth=2-torchao-dynamic]": {"depth": 2, "backend": "torchao-dynamic"},
+    "BI-3[depth=8-torch.ao]": {"depth": 8, "backend": "torch.ao"},
+    "BI-4[depth=8-adam]": {"depth": 8, "setup": "adam"},
+    "BI-4[depth=8-sgd-short]": {"depth": 8, "setup": "sgd-short"},
+    "BI-5[depth=2]": {"depth": 2},
+    "SZ-1[precision=fp16]": {"precision": "fp16"},
+    "SZ-2[precision=fp16]": {"precision": "fp16"},
+    "SZ-4[norm-clip=0.01]": {"mode": "norm", "clip": 0.01},
+    "SZ-4[value-clip=0.5]": {"mode": "value", "clip": 0.5},
+    **{f"SZ-5[decimals={d}]": {"decimals": d} for d in (1, 2, 3, 4)},
+    "TD-2[optimizer=sgd]": {"optimizer": "sgd"},
+}
+SINGLE_ARM = {"CH-1": "lr1e-3", "TD-1": "adam-dropout"}  # a /2 "accuracy" figure's arm
+
+
+def _typed(row: dict) -> dict:
+    """A /2 row as /3 records it: per-seed test accuracies out of `figures` into `accuracies`
+    (each arm with one more seed, which diverged: None), `params` and `sizes` added."""
+    figures, accuracies = dict(row["figures"]), {}
+    for name in [n for n, v in figures.items()
+                 if re.fullmatch(r"accuracy(_.+)?|(?!train_).+_accuracy", n) and isinstance(v, list)]:
+        arm = SINGLE_ARM[row["claim"]] if name == "accuracy" else re.sub(r"^accuracy_|_accuracy$", "", name)
+        accuracies[arm] = [*figures.pop(name), None]
+    sizes = {}
+    if row["claim"] == "BI-2":
+        sizes = {f"{p}_serialized": figures[p]["serialized_bytes"] for p in ("fp32", "int8")}
+    elif row["claim"] == "SZ-5":
+        enc = figures["encoding"]
+        sizes = {"fp32_serialized": enc[0]["fp32_serialized_bytes"],
+                 **{f"packed_seed{e['seed']}": e["nbytes"] for e in enc}}
+    return {**row, "params": PARAMS.get(f"{row['claim']}[{row['case']}]", {}), "accuracies": accuracies,
+            "sizes": sizes, "figures": figures}
+
 
 @pytest.fixture(scope="module")
-def report(tmp_path_factory):
+def typed_run(tmp_path_factory) -> Path:
+    """The recorded run as a /3 ledger (as it is, once it is one)."""
+    doc = json.loads(SMALL_RUN.read_text(encoding="utf-8"))
+    if doc["schema"] == ledger.SCHEMA:
+        return SMALL_RUN
+    path, _ = ledger.write([_typed(r) for r in doc["rows"]], tmp_path_factory.mktemp("typed"), doc["machine"],
+                           name="small_run")
+    return path
+
+
+@pytest.fixture(scope="module")
+def report(tmp_path_factory, typed_run):
     pytest.importorskip("matplotlib", reason="the report needs matplotlib (the 'report' or 'dev' extra)")
     from precision_kit.report import write_report
 
     out = tmp_path_factory.mktemp("report")
-    summary = write_report(SMALL_RUN, out)
+    summary = write_report(typed_run, out)
     return summary, summary.html.read_text(encoding="utf-8"), summary.markdown.read_text(encoding="utf-8")
 
 
-def test_the_recorded_run_is_small_and_valid():
+def test_the_recorded_run_is_small_and_valid(typed_run):
     assert SMALL_RUN.stat().st_size < 300_000
-    assert load(SMALL_RUN).rows
+    rows = load(typed_run).rows.values()
+    assert rows and all(isinstance(r["accuracies"], dict) for r in rows)
+    assert not any("fp32_accuracy" in r["figures"] or "accuracy" in r["figures"] for r in rows)
 
 
 def test_every_figure_is_written_or_skipped_with_a_reason(report):
@@ -84,9 +144,9 @@ def test_html_embeds_every_figure_and_needs_nothing_external(report):
     assert not re.search(r'(src|href)="(https?:|//)', page) and "<script" not in page and "<link" not in page
 
 
-def test_the_ledger_lists_every_case_with_its_verdict(report):
+def test_the_ledger_lists_every_case_with_its_verdict(report, typed_run):
     _, page, md = report
-    rows = load(SMALL_RUN).rows.values()
+    rows = load(typed_run).rows.values()
     for r in rows:
         assert r["claim"] in page and r["claim"] in md
         assert r["case"] in page and f"| {r['case']} |" in md
@@ -106,17 +166,17 @@ def test_markdown_links_every_figure_and_gives_every_skip_reason(report):
     assert all(f.path.name in text for f in summary.written) and all(f.skipped in text for f in summary.skipped)
 
 
-def test_a_second_run_adds_the_device_time_figure(report, tmp_path):
+def test_a_second_run_adds_the_device_time_figure(report, typed_run, tmp_path):
     from precision_kit.report import write_report
 
-    doc = json.loads(SMALL_RUN.read_text(encoding="utf-8"))
+    doc = json.loads(typed_run.read_text(encoding="utf-8"))
     timed = [r for r in doc["rows"] if r.get("timing")]
     if not timed:
         pytest.skip("the recorded run holds no timed case")
     faster = [dict(r, device="cuda", timing=dict(r["timing"], median_seconds=r["timing"]["median_seconds"] / 7))
               for r in timed]
     other, _ = ledger.write(faster, tmp_path, doc["machine"], name="other")
-    summary = write_report(SMALL_RUN, tmp_path / "out", other)
+    summary = write_report(typed_run, tmp_path / "out", other)
     assert "device-times" in {f.name for f in summary.written}
 
 
@@ -197,3 +257,67 @@ def test_the_newer_figures_draw_from_their_fields():
         assert len(fig_chasing.confusion_matrices(rows).figure.axes) >= 2
         assert fig_chasing.loss_curves(rows).figure.axes[0].get_legend_handles_labels()[1] == [
             "CH-2 lr1e-3", "CH-2 lr0.01"]
+
+
+def test_the_figures_read_params_and_typed_accuracies_not_case_strings_or_figure_names():
+    pytest.importorskip("matplotlib")
+    from precision_kit.report import fig_chasing, fig_cross, fig_depth, fig_params, style
+    from precision_kit.report.style import Skip
+
+    style.require_matplotlib()
+    enc = [{"seed": s, "nbytes": 80_000 + s, "bits_per_weight": 5.8, "paper_bits_per_weight": 8,
+            "fp32_serialized_bytes": 440_213} for s in (0, 2)]
+    # Recorded before /3: parameters only in the case string, accuracies only as figures.
+    old = [{"claim": "SZ-5", "case": "decimals=2", "device": "cpu",
+            "figures": {"fp32_accuracy": [97.0, 97.2], "rounded_accuracy": [96.0, 96.5], "encoding": enc}},
+           {"claim": "BI-3", "case": "depth=2-torch.ao", "device": "cpu",
+            "figures": {"fp32_accuracy": [97.5], "int8_accuracy": [97.4], "int8_test_loss": [0.09]}},
+           {"claim": "BI-1", "case": "depth=2-amp-fp16", "device": "cpu",
+            "figures": {"fp32_accuracy": [97.5], "amp-fp16_accuracy": [97.6]}},
+           {"claim": "CH-2", "case": "lr=0.01", "device": "cpu", "figures": {"accuracy_lr0.01": [95.0]}},
+           {"claim": "SZ-4", "case": "norm-clip=0.01", "device": "cpu",
+            "figures": {"fp32_accuracy": [97.0], "amp-fp16_accuracy": [97.1]}}]
+    typed = [
+        {**old[0], "params": {"decimals": 2}, "accuracies": {"fp32": [97.0, None, 97.2], "rounded": [96.0, None, 96.5]},
+         "sizes": {"fp32_serialized": 440_213, "packed_seed0": 80_000, "packed_seed2": 80_002},
+         "figures": {"encoding": enc}},
+        {**old[1], "params": {"depth": 2, "backend": "torch.ao"}, "accuracies": {"fp32": [97.5], "int8": [97.4]},
+         "figures": {"int8_test_loss": [0.09]}},
+        {"claim": "BI-2", "case": "depth=2-torch.ao", "device": "cpu", "params": {"depth": 2, "backend": "torch.ao"},
+         "sizes": {"fp32_serialized": 475_797, "int8_serialized": 124_863}},
+        {**old[2], "params": {"depth": 2, "precision": "amp-fp16"},
+         "accuracies": {"fp32": [97.5, 97.7], "amp-fp16": [97.6, None]}, "figures": {}},
+        {**old[3], "params": {"lr": 0.01}, "accuracies": {"lr1e-3": [97.0, None], "lr0.01": [95.0, 94.0]},
+         "figures": {"stated": {"lr1e-3": 97.5, "lr0.01": 95.29}}},
+        {**old[4], "params": {"mode": "norm", "clip": 0.01},
+         "accuracies": {"fp32": [97.0, None], "amp-fp16": [97.1, 97.3]}, "figures": {}},
+    ]
+    assert report_rows.param(typed[0], "decimals") == 2 and report_rows.param(old[0], "decimals") is None
+    assert report_rows.per_seed(typed[0], "rounded") == [96.0, None, 96.5]
+    assert report_rows.accuracies(typed[0], "rounded") == [96.0, 96.5] and report_rows.accuracies(old[0], "fp32") == []
+    assert report_rows.size(typed[2], "int8_serialized") == 124_863 and report_rows.sizes(old[0]) == {}
+    with style.styled():
+        for make in (fig_params.accuracy_vs_decimals, fig_cross.size_vs_accuracy, fig_depth.precisions_at_fixed_depth,
+                     fig_depth.metrics_table, fig_chasing.accuracy_vs_stated, fig_params.clip_sweep):
+            with pytest.raises(Skip):  # an older row: no params, no accuracies (no crash)
+                make(old)
+        ax = fig_params.accuracy_vs_decimals(typed).figure.axes[0]
+        assert [len(c.get_offsets()) for c in ax.collections] == [2]  # the diverged seed is no dot
+        assert list(ax.lines[0].get_ydata()) == [pytest.approx(96.25)]
+        assert any(f"{(97.0 + 97.2) / 2:.2f}%" in t for t in ax.get_legend_handles_labels()[1])
+        assert sorted(fig_cross._size_points(typed)) == sorted([
+            ("000 MLP depth 2", "fp32", 475.797, 97.5), ("000 MLP depth 2", "int8 (torch.ao)", 124.863, 97.4),
+            ("001 MLP 128-64", "fp32", 440.213, pytest.approx(97.1)),
+            ("001 MLP 128-64", "rounded 2 dp", 80.001, pytest.approx(96.25))])
+        arms = fig_depth._arms_at(typed, 2)
+        assert [(label, key) for label, key, _ in arms] == [("FP32", "fp32"), ("AMP FP16", "amp-fp16"),
+                                                            ("INT8 (torch.ao)", "int8")]
+        ax = fig_depth.precisions_at_fixed_depth(typed).figure.axes[0]
+        assert len(ax.lines) == 1  # seed 0 paired across the precisions; seed 1 diverged in amp-fp16
+        tables = {t.title: t.rows for t in fig_depth.metrics_tables(typed)}
+        assert tables["===== FP16 (AMP) Table ====="] == [["2", "—", "—", "—", "97.60", "1"]]
+        assert tables["===== INT8 (torch.ao) Table ====="][0][4:] == ["97.40", "1"]
+        ax = fig_chasing.accuracy_vs_stated(typed).figure.axes[0]
+        assert [t.get_text() for t in ax.get_yticklabels()] == ["CH-2 · lr1e-3", "CH-2 · lr0.01"]
+        ax = fig_params.clip_sweep(typed).figure.axes[0]
+        assert [len(c.get_offsets()) for c in ax.collections] == [1, 2]  # fp32: seed 1 diverged

@@ -51,7 +51,7 @@ def test_timing_rejects_unpaired_or_empty_rounds():
 def _row(case: str, device: str, seconds: float, verdict: str = "HOLDS") -> dict:
     timing = Timing((seconds,) * 3, (0.02,) * 3, "ref").to_dict()
     info = {"claim": "SZ-2", "source": "001", "statement": "s", "case": case, "verdict": verdict,
-            "line": "l", "note": "", "figures": {"fp32_accuracy": [97.0, 97.2]}}
+            "line": "l", "note": "", "figures": {}, "params": {}, "accuracies": {"fp32": [97.0, 97.2]}, "sizes": {}}
     return ledger.row(info, device, "quick", timing)
 
 

@@ -13,6 +13,7 @@ from ..stats import lower_bound, upper_bound
 from ..train import train
 from ..verdicts import Verdict
 from .base import ClaimResult, Context, claim
+from .cases import cases
 from .depth_precision_setup import SOURCE, depth_arm
 
 WARMUP_ROUNDS = 1  # BI-5: untimed rounds of every arm before the timed ones
@@ -52,6 +53,7 @@ def alternating_seconds(configs: dict, build, data, rounds: int, warmup: int = W
     "mixed precision trains faster (hardware acceleration)",
     "alternating rounds in one run: training-step time amp-fp16 / fp32; holds if amp is faster (95% one-sided)",
     speed=True,
+    cases=cases("depth={depth}", depth=(2,)),
 )
 def bi5(ctx: Context, depth: int = 2) -> ClaimResult:
     """Time of `steps` training steps in amp-fp16 and fp32, alternating over ROUNDS rounds in
@@ -60,7 +62,6 @@ def bi5(ctx: Context, depth: int = 2) -> ClaimResult:
     one-sided 95% upper bound of the mean ratio is < 1 (amp faster), fails if the lower
     bound is > 1. Expected: holds on CUDA (tensor cores), fails on a CPU without fp16
     units. Peak memory (CUDA allocator) is reported per arm. Timed: the amp steps."""
-    ctx.require(depth, (2,), "depth")
     rounds, steps = ctx.pick(5, 10), ctx.pick(100, 400)
     data = dataset(depth_arm(ctx, depth), ctx.device, ctx.root)
     arms = {p: depth_arm(ctx, depth, p).config.replace(max_steps=steps, evaluation="none", device=ctx.device)
@@ -77,7 +78,7 @@ def bi5(ctx: Context, depth: int = 2) -> ClaimResult:
     )
     return ClaimResult(
         "BI-5",
-        f"depth={depth}",
+        ctx.case,
         verdict,
         line,
         figures={"seconds": seconds, "ratio": ratio, "peak_memory_bytes": memory, "steps": steps,

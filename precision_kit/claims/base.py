@@ -9,13 +9,15 @@ A judge is a plain function `judge(ctx, **params) -> ClaimResult` registered wit
 from __future__ import annotations
 
 import dataclasses
+import inspect
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 from ..errors import PrecisionKitError
 from ..verdicts import Judgement, Verdict, looks_scope, plan_looks
+from .cases import Cases
 
 PROFILES = ("quick", "paper")
 # Seeds escalate in stages (CLAIMS.md, Statistics): a case still INCONCLUSIVE with n seeds is
@@ -36,6 +38,7 @@ class Context:
     device: str = "cpu"
     profile: str = "quick"
     root: str | None = None  # data root; None = library resolution
+    case: str = ""  # the case's label in the ledger, from the claim's declared cases (`run_claim`)
     # The training-budget figures this case ran below the paper profile's (the source's own
     # setup), e.g. "epochs 2 of 100"; filled by `pick(..., what=...)` as the judge runs.
     reductions: list[str] = field(default_factory=list, compare=False, repr=False)
@@ -114,13 +117,6 @@ class Context:
             "seeds": list(self.seed_counts),
         }
 
-    def require(self, value, quick_values, what: str) -> None:
-        """Skip (NotInProfile) a parameter value that the quick profile leaves out."""
-        if self.profile == "quick" and value not in quick_values:
-            raise NotInProfile(
-                f"{what}={value!r} is judged in the paper profile only (quick runs {list(quick_values)}); "
-                "run with --pk-profile paper"
-            )
 
 
 def _budget_text(value) -> str:
@@ -153,6 +149,13 @@ class ClaimResult:
     # (`precision_kit.multiplicity`) reads them.
     p_fail: float | None = None
     fail_alpha: float | None = None
+    # The typed part of the result, which the gate and the report read (never figure names):
+    # the case's parameters (set by `run_claim`); each arm's test accuracy in % per seed, the
+    # list's index being the seed (None: that seed diverged); exact sizes in bytes by what
+    # was measured (a serialized state_dict, packed weights), which must not change.
+    params: dict[str, Any] = field(default_factory=dict)
+    accuracies: dict[str, list[float | None]] = field(default_factory=dict)
+    sizes: dict[str, int] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         claim = REGISTRY.get(self.claim_id)
@@ -162,6 +165,7 @@ class ClaimResult:
             "statement": claim.statement if claim else None,
             "speed_claim": bool(claim and claim.speed),
             "case": self.case,
+            "params": json_safe(self.params),
             "verdict": str(self.verdict),
             "line": self.line,
             "note": self.note,
@@ -170,6 +174,8 @@ class ClaimResult:
             "budget": self.budget,
             "p_fail": self.p_fail,
             "fail_alpha": self.fail_alpha,
+            "accuracies": json_safe(self.accuracies),
+            "sizes": dict(self.sizes),
             "figures": json_safe(self.figures),
         }
 
@@ -186,18 +192,21 @@ class Claim:
     # machine class) may rightly reach another verdict, so it is gated only against the same
     # CPU model and gets no machine-independent expected verdict.
     speed: bool = False
+    cases: Cases = field(default_factory=Cases)  # its cases, declared once (`claims.cases`)
 
 
 REGISTRY: dict[str, Claim] = {}
 
 
-def claim(id: str, source: str, section: str, statement: str, test: str, speed: bool = False):
-    """Register the decorated judge function as the claim `id` (`speed`: see `Claim.speed`)."""
+def claim(id: str, source: str, section: str, statement: str, test: str, speed: bool = False,
+          cases: Cases | None = None):
+    """Register the decorated judge function as the claim `id` (`speed`: see `Claim.speed`;
+    `cases`: its declared cases, `claims.cases.cases(...)`)."""
 
     def register(judge: Callable[..., ClaimResult]) -> Callable[..., ClaimResult]:
         if id in REGISTRY:
             raise ValueError(f"claim {id} is registered twice")
-        REGISTRY[id] = Claim(id, source, section, statement, test, judge, speed)
+        REGISTRY[id] = Claim(id, source, section, statement, test, judge, speed, cases or Cases())
         return judge
 
     return register
@@ -212,6 +221,15 @@ def run_claim(claim_id: str, ctx: Context, **params) -> ClaimResult:
         entry = REGISTRY[claim_id]
     except KeyError:
         raise ValueError(f"unknown claim {claim_id!r}; known: {', '.join(sorted(REGISTRY))}") from None
+    unknown = entry.cases.explain_unknown(params)
+    if unknown:
+        raise ValueError(f"{claim_id}: {unknown}")
+    params = {**_declared_defaults(entry), **params}
+    why = entry.cases.not_in_profile(params, ctx.profile)
+    if why:
+        raise NotInProfile(why)
+    declared = bool(entry.cases.grid or entry.cases.label_format)
+    ctx = dataclasses.replace(ctx, case=entry.cases.label(params))
     while True:
         with looks_scope():
             result = entry.judge(ctx, **params)
@@ -223,8 +241,30 @@ def run_claim(claim_id: str, ctx: Context, **params) -> ClaimResult:
         if not escalate:
             break
         ctx = ctx.next_stage()
+    if declared or not result.case:
+        result.case = ctx.case  # the declared label, whatever the judge wrote
+    result.params = dict(params)
     result.p_fail, result.fail_alpha = fail_evidence(result)
     return result
+
+
+def _declared_defaults(entry: Claim) -> dict[str, Any]:
+    """The judge's defaults of the parameters the claim declares (a case that leaves one out
+    is the case with that value, and is labelled so)."""
+    signature = inspect.signature(entry.judge)
+    return {name: signature.parameters[name].default for name in entry.cases.names
+            if name in signature.parameters and signature.parameters[name].default is not inspect.Parameter.empty}
+
+
+def family_size(key: tuple, unsupported: Mapping[tuple[str, str], int] | None = None) -> int | None:
+    """How many cases the full run judges in the Holm family `key` = (claim, device, profile):
+    the claim's declared cases in that profile, less the `unsupported` ones this machine
+    skipped ({(claim, device): count}); None for a claim that declares no cases."""
+    claim_id, device, profile = key
+    entry = REGISTRY.get(claim_id)
+    if entry is None or entry.cases == Cases() or profile not in PROFILES:
+        return None
+    return len(entry.cases.of_profile(profile)) - (unsupported or {}).get((claim_id, device), 0)
 
 
 def fail_evidence(result: ClaimResult) -> tuple[float | None, float | None]:
@@ -280,6 +320,19 @@ def paired_runs(a_runs, b_runs) -> tuple[list[tuple], str]:
         else:
             pairs.append((ra, rb))
     return pairs, diverged_note(dropped)
+
+
+def seed_accuracies(runs) -> list[float | None]:
+    """An arm's test accuracy per seed for `ClaimResult.accuracies` (None where it diverged)."""
+    return [None if r.diverged else r.accuracy for r in runs]
+
+
+def by_seed(seeds, values) -> list:
+    """`values` measured on `seeds` as a list indexed by seed (None where a seed is missing)."""
+    out = [None] * (max(seeds, default=-1) + 1)
+    for s, v in zip(seeds, values, strict=True):
+        out[s] = v
+    return out
 
 
 def paired_accuracies(a_runs, b_runs) -> tuple[list[float], list[float], str]:

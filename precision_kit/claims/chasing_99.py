@@ -18,13 +18,16 @@ from ..stats import Interval, equivalence, mean_ci, superiority
 from ..train import train
 from ..verdicts import Verdict, plain, signed
 from .base import ClaimResult, Context, claim
+from .cases import cases
 from .chasing_99_setup import (
     SOURCE,
+    accuracies_at,
     accuracy_at,
     arm,
     inference,
     lr3_runs,
     lr4_runs,
+    pair_accuracies,
     pair_figures,
     paired_at,
     reached,
@@ -75,6 +78,7 @@ def versus_stated(accuracies: Sequence[float], stated: float, confidence: float 
     "Version 1, 2 and 3",
     "2 × 50, lr 1e-3: 97.24% at 10 epochs, 97.25% at 50, 97.5% at 100",
     "mean and 95% CI over seeds vs the stated number; holds if the stated value is inside the CI or below it",
+    cases=cases("epochs={epochs}", epochs=tuple(STATED_CH1), quick={"epochs": (10,)}),
 )
 def ch1(ctx: Context, epochs: int) -> ClaimResult:
     """Test accuracy after `epochs` epochs (lr 1e-3, batch 50) against the source's single
@@ -82,7 +86,6 @@ def ch1(ctx: Context, epochs: int) -> ClaimResult:
     is read at 10, 50 and 100. Test: 95% t CI of the mean; FAILS only if it lies below the number."""
     if epochs not in STATED_CH1:
         raise ValueError(f"epochs={epochs!r} has no stated accuracy; expected one of {sorted(STATED_CH1)}")
-    ctx.require(epochs, (10,), "epochs")
     runs = lr3_runs(ctx, ctx.seeds())
     kept = [r for r in runs if reached(r, epochs)]
     acc = [accuracy_at(r, epochs) for r in kept]
@@ -90,11 +93,10 @@ def ch1(ctx: Context, epochs: int) -> ClaimResult:
     dropped = [f"seed {r.seed}: {r.status}" for r in runs if not reached(r, epochs)]
     return ClaimResult(
         "CH-1",
-        f"epochs={epochs}",
+        ctx.case,
         j.verdict,
         j.line(),
         figures={
-            "accuracy": acc,
             "seeds": [r.seed for r in kept],
             "stated": STATED_CH1[epochs],
             "judgement": j,
@@ -105,6 +107,7 @@ def ch1(ctx: Context, epochs: int) -> ClaimResult:
             ],
         },
         note="; ".join(dropped),
+        accuracies={"lr1e-3": accuracies_at(runs, epochs)},
         timed=inference(kept[-1], ctx),
     )
 
@@ -116,6 +119,7 @@ def ch1(ctx: Context, epochs: int) -> ClaimResult:
     "lr 1e-2 is worse (95.29%); lr 1e-4 reaches 100% train and 97.44% test",
     "paired seeds vs lr 1e-3: one-sided superiority of 1e-3 over 1e-2; "
     "1e-4 vs 1e-3 equivalence ±0.3 pt, train accuracy reported",
+    cases=cases("lr={lr:g}", lr=(1e-2, 1e-4)),
 )
 def ch2(ctx: Context, lr: float) -> ClaimResult:
     """lr 1e-2: Δ = acc(1e-3) − acc(1e-2) > 0 (one-sided 95% bound). lr 1e-4: Δ = acc(1e-4)
@@ -140,13 +144,15 @@ def ch2(ctx: Context, lr: float) -> ClaimResult:
             "the source reports 100%"
         )
         note = "; ".join(filter(None, [note, reach]))
+    arms = {"lr1e-3": (ref, acc_ref), f"lr{lr:g}": (other, acc_other)}
     return ClaimResult(
         "CH-2",
-        f"lr={lr:g}",
+        ctx.case,
         j.verdict,
         j.line(),
+        accuracies=pair_accuracies(epochs, arms),
         figures={
-            **pair_figures(ctx, epochs, j, {"lr1e-3": (ref, acc_ref), f"lr{lr:g}": (other, acc_other)}),
+            **pair_figures(ctx, epochs, j, arms),
             "stated": {"lr1e-3": 97.5, "lr0.01": 95.29, "lr0.0001": 97.44},
         },
         note=note,
@@ -160,6 +166,7 @@ def ch2(ctx: Context, lr: float) -> ClaimResult:
     "Version 7, 8",
     "batch 1000 underfits in 50 epochs (95.56%); batch 1 gives the best 50-unit result (97.64%)",
     "paired seeds at equal epochs, one-sided superiority vs batch 50 (50 > 1000, 1 > 50); wall time per epoch reported",
+    cases=cases("batch_size={batch_size}", batch_size=(1, 1000), smoke={"batch_size": 1000}),
 )
 def ch3(ctx: Context, batch_size: int) -> ClaimResult:
     """Ordering of batch sizes at lr 1e-4 and equal epochs against batch 50: batch 1000 →
@@ -187,13 +194,15 @@ def ch3(ctx: Context, batch_size: int) -> ClaimResult:
     timed_arm = case[0].arm
     data = dataset(timed_arm, ctx.device, ctx.root)
     config = timed_arm.config.replace(epochs=1, evaluation="none", max_steps=cap, seed=0, device=ctx.device)
+    arms = {"batch50": (base, acc_base), f"batch{run_batch}": (case, acc_case)}
     return ClaimResult(
         "CH-3",
-        f"batch_size={batch_size}",
+        ctx.case,
         j.verdict,
         j.line(),
+        accuracies=pair_accuracies(epochs, arms),
         figures={
-            **pair_figures(ctx, epochs, j, {"batch50": (base, acc_base), f"batch{run_batch}": (case, acc_case)}),
+            **pair_figures(ctx, epochs, j, arms),
             "seconds_per_epoch_batch50": sec_base,
             f"seconds_per_epoch_batch{run_batch}": sec_case,
             "epoch_time_ratio_vs_batch50": sec_case / sec_base,

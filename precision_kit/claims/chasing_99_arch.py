@@ -11,6 +11,7 @@ from __future__ import annotations
 from ..experiment import run_seeds
 from ..stats import equivalence, superiority
 from .base import ClaimResult, Context, claim
+from .cases import cases
 from .chasing_99_setup import (
     QUICK_WIDE,
     SOURCE,
@@ -18,6 +19,7 @@ from .chasing_99_setup import (
     deep_runs,
     inference,
     lr4_runs,
+    pair_accuracies,
     pair_figures,
     paired_at,
 )
@@ -42,6 +44,7 @@ def width_step(width: int) -> tuple[int, int]:
     "3 Hidden Layer NN, Version 1",
     "3 × 50 hidden layers bring no gain over 2 (97.31%); 1 hidden layer reaches 97.27%",
     "paired seeds vs 2 × 50 at the same epochs, lr 1e-4; equivalence: 90% CI of Δ inside ±0.3 pt",
+    cases=cases("depth={depth}", depth=tuple(DEPTH_EPOCHS)),
 )
 def ch4(ctx: Context, depth: int) -> ClaimResult:
     """Δ = acc(depth × 50) − acc(2 × 50), lr 1e-4, batch 50, paired seeds; HOLDS if the 90%
@@ -58,13 +61,15 @@ def ch4(ctx: Context, depth: int) -> ClaimResult:
     )
     acc_base, acc_case, note = paired_at(base, case, epochs, epochs)
     j = equivalence(acc_base, acc_case, margin=0.3)
+    arms = {"depth2": (base, acc_base), f"depth{depth}": (case, acc_case)}
     return ClaimResult(
         "CH-4",
-        f"depth={depth}",
+        ctx.case,
         j.verdict,
         j.line(),
+        accuracies=pair_accuracies(epochs, arms),
         figures={
-            **pair_figures(ctx, epochs, j, {"depth2": (base, acc_base), f"depth{depth}": (case, acc_case)}),
+            **pair_figures(ctx, epochs, j, arms),
             "stated": STATED_DEPTH[depth],
         },
         note=note,
@@ -78,6 +83,7 @@ def ch4(ctx: Context, depth: int) -> ClaimResult:
     "3 Hidden Layer NN, Version 2",
     "sigmoid is worse than ReLU (95.93% vs 97.31%)",
     "paired seeds, 3 × 50, lr 1e-4; one-sided superiority of ReLU over sigmoid (95% lower bound of Δ > 0)",
+    cases=cases("sigmoid-vs-relu"),
 )
 def ch5(ctx: Context) -> ClaimResult:
     """Δ = acc(ReLU) − acc(sigmoid), 3 hidden layers of 50, lr 1e-4, batch 50, paired seeds
@@ -88,13 +94,15 @@ def ch5(ctx: Context) -> ClaimResult:
     sigmoid = deep_runs(ctx, 50, n, activation="sigmoid")
     acc_sig, acc_relu, note = paired_at(sigmoid, relu, epochs, epochs)
     j = superiority(acc_sig, acc_relu)
+    arms = {"relu": (relu, acc_relu), "sigmoid": (sigmoid, acc_sig)}
     return ClaimResult(
         "CH-5",
-        "sigmoid-vs-relu",
+        ctx.case,
         j.verdict,
         j.line(),
+        accuracies=pair_accuracies(epochs, arms),
         figures={
-            **pair_figures(ctx, epochs, j, {"relu": (relu, acc_relu), "sigmoid": (sigmoid, acc_sig)}),
+            **pair_figures(ctx, epochs, j, arms),
             "stated": {"relu": 97.31, "sigmoid": 95.93},
         },
         note=note,
@@ -109,6 +117,7 @@ def ch5(ctx: Context) -> ClaimResult:
     "width: 10 units underfit (93.56%), 100 → 97.81%, 1000 → 98.32% (the best)",
     "paired seeds, 3 hidden layers, lr 1e-4; each case one adjacent step of 10 < 50 < 100 < 1000, "
     "one-sided superiority",
+    cases=cases("width={width}", width=tuple(WIDTH_STEPS)),
 )
 def ch6(ctx: Context, width: int) -> ClaimResult:
     """One adjacent step of the width ordering: Δ = acc(wider) − acc(narrower) > 0 (one-sided
@@ -123,15 +132,15 @@ def ch6(ctx: Context, width: int) -> ClaimResult:
     runs = {w: deep_runs(ctx, w, n, epochs=epochs if w == 1000 else None) for w in (narrow, wide)}
     acc_narrow, acc_wide, note = paired_at(runs[narrow], runs[wide], epochs, epochs)
     j = superiority(acc_narrow, acc_wide)
+    arms = {f"width{narrow}": (runs[narrow], acc_narrow), f"width{wide}": (runs[wide], acc_wide)}
     return ClaimResult(
         "CH-6",
-        f"width={width}",
+        ctx.case,
         j.verdict,
         j.line(),
+        accuracies=pair_accuracies(epochs, arms),
         figures={
-            **pair_figures(
-                ctx, epochs, j, {f"width{narrow}": (runs[narrow], acc_narrow), f"width{wide}": (runs[wide], acc_wide)}
-            ),
+            **pair_figures(ctx, epochs, j, arms),
             "seeds": len(n),
             "stated": {f"width{narrow}": STATED_WIDTH[narrow], f"width{wide}": STATED_WIDTH[wide]},
         },

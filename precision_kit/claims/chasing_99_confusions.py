@@ -13,6 +13,7 @@ from ..binomial import clopper_pearson, decisive, majority
 from ..errors import PrecisionKitError
 from ..evaluate import evaluate
 from .base import ClaimResult, Context, claim
+from .cases import cases
 from .chasing_99_setup import (
     QUICK_WIDE,
     SOURCE,
@@ -101,6 +102,7 @@ def _read_confused(mats: Sequence[torch.Tensor]) -> dict:
     "test confusion matrix per seed: the predicted class with the most false positives (lr 1e-2) and the "
     "most confused unordered pair (width 1000); holds if it is the stated one in a majority of seeds: exact "
     "one-sided 95% Clopper–Pearson lower bound of the share > 0.5 (upper bound < 0.5 fails)",
+    cases=cases("part={part}", part=PARTS),
 )
 def ch10(ctx: Context, part: str) -> ClaimResult:
     """One part of CH-10 per case. part="lr1e-2-overpredicts-3": CH-2's lr 1e-2 models (2 × 50),
@@ -141,7 +143,7 @@ def ch10(ctx: Context, part: str) -> ClaimResult:
     model, data = kept[-1].model(ctx.device), run_data(kept[-1], ctx)
     return ClaimResult(
         "CH-10",
-        f"part={part}",
+        ctx.case,
         j.verdict,
         f"{part}: {j.line()}",
         figures={

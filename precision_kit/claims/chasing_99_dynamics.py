@@ -34,6 +34,7 @@ from ..precision import matmul_mode
 from ..stats import Interval, lower_bound, superiority, upper_bound
 from ..verdicts import Verdict, combine, plain
 from .base import ClaimResult, Context, claim, paired_runs
+from .cases import cases
 from .chasing_99_setup import SOURCE, epochs_note, lr2_runs, lr4_runs, run_data
 
 LARGE_SHARE = 10.0  # CH-9: percent of hidden units; at least a quarter of the source's "up to 40%"
@@ -132,6 +133,7 @@ def more_dead(high_lr: Sequence[float], low_lr: Sequence[float]):
     "dead unit = outputs 0 for every training image (eval mode), over all hidden layers; paired seeds, "
     "lr 1e-2 vs 1e-4: (a) one-sided 95% superiority of the dead share at 1e-2, (b) its one-sided 95% "
     f"lower bound ≥ {plain(LARGE_SHARE)}% (a large share); both must hold",
+    cases=cases("lr=0.01-vs-0.0001"),
 )
 def ch9(ctx: Context) -> ClaimResult:
     """Dead ReLU units of the 2 × 50 MLP after training at lr 1e-2 (CH-2's arm, the source's
@@ -172,7 +174,7 @@ def ch9(ctx: Context) -> ClaimResult:
     model, images = last.model(ctx.device), run_data(last, ctx).train.images
     return ClaimResult(
         "CH-9",
-        "lr=0.01-vs-0.0001",
+        ctx.case,
         verdict,
         f"more dead at lr 1e-2: {more.line()}; {share.line()} ⇒ {verdict}",
         figures={

@@ -128,17 +128,28 @@ def paired_at(a_runs: Sequence, b_runs: Sequence, epoch_a: int, epoch_b: int) ->
     return acc_a, acc_b, note
 
 
+def accuracies_at(runs: Sequence, epoch: int) -> list[float | None]:
+    """Test accuracy of each run after `epoch` epochs, by seed (None: diverged before it), for
+    `ClaimResult.accuracies`."""
+    return [accuracy_at(r, epoch) if reached(r, epoch) else None for r in runs]
+
+
+def pair_accuracies(epochs: int, arms: dict[str, tuple[Sequence, list[float]]]) -> dict[str, list[float | None]]:
+    """`ClaimResult.accuracies` of a two-arm CH claim (`arms` as for `pair_figures`)."""
+    return {label: accuracies_at(runs, epochs) for label, (runs, _) in arms.items()}
+
+
 def train_accuracies(runs: Sequence, epoch: int) -> list[float]:
     """Running train accuracy over the batches of epoch `epoch` (percent), per seed that reached it."""
     return [float(r.epochs[epoch - 1].train_accuracy) for r in runs if reached(r, epoch)]
 
 
 def pair_figures(ctx: Context, epochs: int, j, arms: dict[str, tuple[Sequence, list[float]]]) -> dict:
-    """The figures every two-arm CH claim stores: each arm's per-seed test and train accuracy
-    (`arms`: label → (runs, paired test accuracies)), the judgement, the epoch budget and, for
-    the report, the arms' loss curves and confusion matrices."""
-    out: dict = {f"accuracy_{label}": acc for label, (_, acc) in arms.items()}
-    out.update({f"train_accuracy_{label}": train_accuracies(runs, epochs) for label, (runs, _) in arms.items()})
+    """The figures every two-arm CH claim stores: each arm's per-seed train accuracy (`arms`:
+    label → (runs, paired test accuracies); the test accuracies are typed: `pair_accuracies`),
+    the judgement, the epoch budget and, for the report, the arms' loss curves and confusion
+    matrices."""
+    out: dict = {f"train_accuracy_{label}": train_accuracies(runs, epochs) for label, (runs, _) in arms.items()}
     out.update(judgement=j, epochs=epochs, arms=arm_summaries({label: runs for label, (runs, _) in arms.items()}, ctx))
     return out
 

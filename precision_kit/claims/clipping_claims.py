@@ -9,7 +9,8 @@ from __future__ import annotations
 from ..evaluate import evaluate
 from ..experiment import Arm, dataset, run_seeds
 from ..stats import equivalence
-from .base import ClaimResult, Context, claim, paired_accuracies
+from .base import ClaimResult, Context, claim, paired_accuracies, seed_accuracies
+from .cases import cases
 from .parameter_precision_setup import SOURCE, arm
 from .report_data import train_seconds
 
@@ -27,6 +28,8 @@ def clip_arm(ctx: Context, mode: str, value: float, precision: str) -> Arm:
     "6, AMP and Gradient Clipping, Figures 7-9",
     "AMP fp16 ≈ fp32 under norm and value clipping; clip 0.01 lowest, 0.5 highest",
     "per clip setting paired seeds, Δ = acc(amp-fp16) − acc(fp32), 90% CI inside ±0.2 pt",
+    cases=cases("{mode}-clip={clip}", mode=("norm", "value"), clip=CLIPS, quick={"clip": QUICK_CLIPS},
+                smoke={"mode": "norm", "clip": 0.5}),
 )
 def sz4(ctx: Context, mode: str = "value", clip: float = 0.5) -> ClaimResult:
     """amp-fp16 (autocast + GradScaler) vs fp32, both with gradient clipping `mode` ("norm":
@@ -38,7 +41,6 @@ def sz4(ctx: Context, mode: str = "value", clip: float = 0.5) -> ClaimResult:
     the highest (the source's ordering, for amp-fp16). Timed: amp-fp16 inference."""
     if mode not in ("norm", "value"):
         raise ValueError(f"SZ-4 mode={mode!r}; expected 'norm' or 'value'")
-    ctx.require(clip, QUICK_CLIPS, "clip")
     values = ctx.pick(QUICK_CLIPS, CLIPS, "clip values")
     curve = {}
     for v in values:
@@ -57,8 +59,9 @@ def sz4(ctx: Context, mode: str = "value", clip: float = 0.5) -> ClaimResult:
              + f" (lowest at {lowest}, highest at {highest})")
     model, data = amp[0].model(ctx.device), dataset(arm(ctx), ctx.device, ctx.root)
     return ClaimResult(
-        "SZ-4", f"{mode}-clip={clip}", j.verdict, j.line(),
-        figures={"fp32_accuracy": acc32, "amp-fp16_accuracy": acc16, "judgement": j,
+        "SZ-4", ctx.case, j.verdict, j.line(),
+        accuracies={"fp32": seed_accuracies(base), "amp-fp16": seed_accuracies(amp)},
+        figures={"judgement": j,
                  "curve_mean_accuracy": means, "lowest_clip": lowest, "highest_clip": highest,
                  "0.01_is_lowest": lowest == 0.01, "0.5_is_highest": highest == 0.5,
                  "skipped_steps": [r.skipped_steps for r in amp], "steps": amp[0].steps,

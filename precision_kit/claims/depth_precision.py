@@ -10,12 +10,14 @@ from dataclasses import dataclass
 
 from ..evaluate import evaluate
 from ..experiment import dataset, reevaluate, run_seeds
-from ..quantize import quantize_int8, quantized_layer_types
+from ..quantize import INT8_BACKENDS, quantize_int8, quantized_layer_types
 from ..size import model_size
 from ..stats import at_most, mcnemar_exact, mean_ci, non_inferiority, p_above, p_below, paired_deltas
 from ..verdicts import Interval, Verdict, combine, signed
-from .base import ClaimResult, Context, claim, paired_accuracies
+from .base import ClaimResult, Context, claim, paired_accuracies, seed_accuracies
+from .cases import cases
 from .depth_precision_setup import (
+    DEPTHS,
     QUICK_AMP_DEPTHS,
     QUICK_DEPTHS,
     QUICK_SOURCE_AMP_DEPTHS,
@@ -33,6 +35,8 @@ from .report_data import epoch_curves
     "FP16 AMP loses < 0.2 pt vs FP32 at every depth",
     "paired seeds, Δ = acc(amp) − acc(fp32); non-inferiority: one-sided 95% lower bound of mean Δ > −0.2 pt "
     "(90% CI reported)",
+    cases=cases("depth={depth}-{precision}", depth=DEPTHS, precision=("amp-fp16", "amp-bf16"),
+                quick={"depth": QUICK_AMP_DEPTHS}),
 )
 def bi1(ctx: Context, depth: int, precision: str = "amp-fp16") -> ClaimResult:
     """Non-inferiority of an amp arm (amp-fp16; amp-bf16 reported as its own arm) against
@@ -41,7 +45,6 @@ def bi1(ctx: Context, depth: int, precision: str = "amp-fp16") -> ClaimResult:
     if the one-sided 95% lower bound of mean Δ > −0.2 pt, FAILS if the upper bound < −0.2.
     n = 5 (quick) / 10 (paper) seeds. Quick on a CPU trains the amp arms 1 epoch at batch 128
     (emulated fp16: UNTESTED; `QUICK_SOURCE_AMP_DEPTHS`); on CUDA the source's budget."""
-    ctx.require(depth, QUICK_AMP_DEPTHS, "depth")
     reduced = depth not in QUICK_SOURCE_AMP_DEPTHS.get(ctx.device, ())
     base = run_seeds(depth_arm(ctx, depth, reduced=reduced), ctx.seeds(), ctx.device, ctx.root)
     amp = run_seeds(depth_arm(ctx, depth, precision, reduced=reduced), ctx.seeds(), ctx.device, ctx.root)
@@ -51,19 +54,18 @@ def bi1(ctx: Context, depth: int, precision: str = "amp-fp16") -> ClaimResult:
     model, data = amp[0].model(ctx.device), dataset(amp[0].arm, ctx.device, ctx.root)
     return ClaimResult(
         "BI-1",
-        f"depth={depth}-{precision}",
+        ctx.case,
         j.verdict,
         j.line() + f" (two-sided {ci90.text()})",
         figures={
             "ci90": ci90,
-            "fp32_accuracy": acc32,
-            f"{precision}_accuracy": acc_amp,
             "judgement": j,
             "skipped_steps": [r.skipped_steps for r in amp],
             "epochs": base[0].arm.config.epochs,
             "curves": {"fp32": epoch_curves(base), precision: epoch_curves(amp)},  # for the report
         },
         note=note,
+        accuracies={"fp32": seed_accuracies(base), precision: seed_accuracies(amp)},
         timed=lambda: evaluate(model, data, "test", precision),  # inference under the arm's autocast
     )
 
@@ -78,12 +80,12 @@ def _trained_fp32(ctx: Context, depth: int, setup: str = "adam"):
     "3.3, Figure 4",
     "INT8 dynamic quantization shrinks the saved model 70–75%",
     "serialized state_dict bytes before/after, exact; holds if reduction ≥ 70%",
+    cases=cases("depth={depth}-{backend}", depth=DEPTHS, backend=INT8_BACKENDS, quick={"depth": QUICK_DEPTHS}),
 )
 def bi2(ctx: Context, depth: int, backend: str = "torch.ao") -> ClaimResult:
     """Size of the trained fp32 model (seed 0) and of its int8 dynamic quantization:
     serialized `state_dict` bytes (exact, n = 1 since sizes do not vary with the seed),
     tensor bytes and theoretical bits per weight. Timed: the quantization call."""
-    ctx.require(depth, QUICK_DEPTHS, "depth")
     model = _trained_fp32(ctx, depth)[0].model("cpu").float()
     quantized = quantize_int8(model, backend)
     before, after = model_size(model), model_size(quantized)
@@ -96,7 +98,7 @@ def bi2(ctx: Context, depth: int, backend: str = "torch.ao") -> ClaimResult:
     )
     return ClaimResult(
         "BI-2",
-        f"depth={depth}-{backend}",
+        ctx.case,
         verdict,
         line,
         figures={
@@ -107,6 +109,8 @@ def bi2(ctx: Context, depth: int, backend: str = "torch.ao") -> ClaimResult:
             "layer_types": quantized_layer_types(quantized),
         },
         note="" if inside else f"outside the claimed 70–75% band ({reduction:.2f}%)",
+        sizes={"fp32_serialized": before.serialized_bytes, "int8_serialized": after.serialized_bytes,
+               "fp32_tensor": before.tensor_bytes, "int8_tensor": after.tensor_bytes},
         timed=lambda: quantize_int8(model, backend),
         timed_device="cpu",  # int8 dynamic quantization runs on the CPU in every case
     )
@@ -119,17 +123,19 @@ def bi2(ctx: Context, depth: int, backend: str = "torch.ao") -> ClaimResult:
     "INT8 costs about 0.5–1.2 pt of accuracy",
     "same trained model: exact McNemar per seed; two parts: at most (one-sided 95% upper bound of the mean "
     "drop ≤ 1.2 pt) and about 0.5–1.2 (90% CI of the mean drop overlaps [0.5, 1.2]; wholly below 0.5 fails)",
+    cases=cases("depth={depth}-{backend}", depth=DEPTHS, backend=("torch.ao", "torchao-dynamic"),
+                quick={"depth": QUICK_DEPTHS}),
 )
 def bi3(ctx: Context, depth: int, backend: str = "torch.ao") -> ClaimResult:
     """Drop = acc(fp32) − acc(int8) of the same trained model, per seed, with exact McNemar
     counts per seed, across n = 5 (quick) / 10 (paper) seeds. Two parts, both must hold:
     "at most" (one-sided 95% upper bound of the mean drop ≤ 1.2 pt; FAILS if the lower bound
     is above 1.2) and "about 0.5–1.2" (`about_band`). Timed: int8 inference on the test set."""
-    ctx.require(depth, QUICK_DEPTHS, "depth")
     runs = _trained_fp32(ctx, depth)
     data = dataset(runs[0].arm, "cpu", ctx.root)
     acc32, acc8, tests, q_model, q_loss = [], [], [], None, []
-    for run in runs:
+    int8_by_seed: list[float | None] = [None] * len(runs)
+    for i, run in enumerate(runs):
         if run.diverged:
             continue
         q_model = quantize_int8(run.model("cpu").float(), backend)
@@ -137,6 +143,7 @@ def bi3(ctx: Context, depth: int, backend: str = "torch.ao") -> ClaimResult:
         test = mcnemar_exact(run.correct, q.correct)
         acc32.append(run.accuracy)
         acc8.append(q.accuracy)
+        int8_by_seed[i] = q.accuracy
         q_loss.append(round(q.loss, 4))
         tests.append({"seed": run.seed, "b": test.b, "c": test.c, "p": test.p_value})
     j = at_most(acc8, acc32, bound=1.2)  # Δ = fp32 − int8 = the drop
@@ -146,13 +153,14 @@ def bi3(ctx: Context, depth: int, backend: str = "torch.ao") -> ClaimResult:
         note = f"measured drop {signed(j.delta)} pt is far smaller than the claimed 0.5–1.2 pt"
     return ClaimResult(
         "BI-3",
-        f"depth={depth}-{backend}",
+        ctx.case,
         combine(j.verdict, about.verdict),
         f"at most: {j.line()}; about: {about.line()}",
-        figures={"fp32_accuracy": acc32, "int8_accuracy": acc8, "mcnemar_per_seed": tests, "judgement": j,
+        figures={"mcnemar_per_seed": tests, "judgement": j,
                  "about": about,
                  "curves": {"fp32": epoch_curves([r for r in runs if not r.diverged])}, "int8_test_loss": q_loss},
         note=note,
+        accuracies={"fp32": seed_accuracies(runs), "int8": int8_by_seed},
         timed=lambda: evaluate(q_model, data),
         timed_device="cpu",  # int8 inference is CPU-only: model and data are on the CPU
     )
@@ -197,6 +205,7 @@ def about_band(int8, fp32, confidence: float = 0.90) -> AboutBand:
     "8–10 layers are no better than 2–4 (diminishing returns)",
     "per seed Δ = acc(d) − acc(the better of depths 2 and 4 by mean over seeds); one-sided 95% upper bound "
     "≤ 0.2 pt; collapse to chance reported",
+    cases=cases("depth={depth}-{setup}", depth=(8, 10), setup=tuple(SETUPS)),
 )
 def bi4(ctx: Context, depth: int, setup: str = "adam") -> ClaimResult:
     """Diminishing returns of depth: per seed Δ = acc(depth d) − acc(reference depth), the
@@ -221,13 +230,12 @@ def bi4(ctx: Context, depth: int, setup: str = "adam") -> ClaimResult:
     model, data = runs[depth][0].model(ctx.device), dataset(runs[depth][0].arm, ctx.device, ctx.root)
     return ClaimResult(
         "BI-4",
-        f"depth={depth}-{setup}",
+        ctx.case,
         j.verdict,
         j.line(),
         figures={
             "reference_depth": ref_depth,
             "best_of_2_4": best,
-            f"depth{depth}_accuracy": deep,
             "collapsed_seeds": collapsed,
             "test_loss_curves": {d: [[e.test_loss for e in r.epochs] for r in rs] for d, rs in runs.items()},
             "deep_final_train_loss": plateau,
@@ -237,6 +245,7 @@ def bi4(ctx: Context, depth: int, setup: str = "adam") -> ClaimResult:
             f"{collapsed}/{len(deep)} seeds at chance (≤ 12%; source: 11.35% at depths 8–10), "
             f"deep accuracy {min(deep):.1f}–{max(deep):.1f}%, final train loss {plateau} (ln 10 = 2.303)"
         ),
+        accuracies={f"depth{d}": seed_accuracies(rs) for d, rs in runs.items()},
         timed=lambda: evaluate(model, data),
     )
 
@@ -255,6 +264,7 @@ def reference_depth(accuracies: dict[int, list[float]]) -> int:
     "CLAIMS.md, Statistics",
     "the same model evaluated twice agrees with itself",
     "re-evaluate each cached fp32 depth-2 model; 0 flipped test images, else HARNESS BROKEN",
+    cases=cases("fp32-depth=2"),
 )
 def control_same_model(ctx: Context) -> ClaimResult:
     """Control pair: each seed's cached model, rebuilt from its state dict and evaluated
@@ -267,7 +277,7 @@ def control_same_model(ctx: Context) -> ClaimResult:
     line = f"flips {flips} over {len(runs)} seeds × 10,000 images, expected all 0 → {verdict.value}"
     return ClaimResult(
         "CTRL-1",
-        "fp32-depth=2",
+        ctx.case,
         verdict,
         line,
         figures={"flips": flips},

@@ -27,6 +27,7 @@ from ..reference import gemm_flops_per_second, mlp_epoch_flops, plain_epoch, pla
 from ..train import TrainConfig, train
 from ..verdicts import Verdict, combine
 from .base import ClaimResult, Context, claim
+from .cases import cases
 from .ratio_bounds import at_least, at_most
 
 SOURCE = "project target (fast training engine)"
@@ -51,6 +52,7 @@ def _cpu_only(ctx: Context, what: str) -> None:
     "at batch 512 within 2× the FLOP lower bound",
     "alternating rounds in one process, plain ÷ engine seconds per epoch; one-sided 95% bounds vs the targets",
     speed=True,
+    cases=cases("batch_size={batch_size}", batch_size=(50, 512)),
 )
 def en3(ctx: Context, batch_size: int) -> ClaimResult:
     """Per round (after one warm-up round): a plain epoch (`reference.plain_epoch`) and an
@@ -88,7 +90,7 @@ def en3(ctx: Context, batch_size: int) -> ClaimResult:
                        flop_verdict=flop.value)
         verdict = combine(verdict, flop)
     return ClaimResult(
-        "EN-3", f"batch_size={batch_size}", verdict, line, figures=figures,
+        "EN-3", ctx.case, verdict, line, figures=figures,
         timed=lambda: train(SPEC.build(0), data, config),
     )
 
@@ -100,6 +102,7 @@ def en3(ctx: Context, batch_size: int) -> ClaimResult:
     "with denormals flushed, the 784-1000³-10 MLP's last epoch takes ≤ 1.2× its first",
     "epoch seconds of one run: last ÷ first ≤ 1.2",
     speed=True,
+    cases=cases("width=1000"),
 )
 def en4(ctx: Context) -> ClaimResult:
     """One run of the wide MLP (Adam lr 1e-3, batch 128, fp32, CPU): ratio = last epoch's
@@ -116,7 +119,7 @@ def en4(ctx: Context) -> ClaimResult:
     verdict = at_most_ratio(ratio, DENORMAL_TARGET)
     line = (f"epochs {[round(s, 2) for s in seconds]} s, last ÷ first {ratio:.2f}, {epochs} epochs, "
             f"target ≤ {DENORMAL_TARGET:g} → {verdict.value}")
-    return ClaimResult("EN-4", "width=1000", verdict, line,
+    return ClaimResult("EN-4", ctx.case, verdict, line,
                        figures={"epoch_seconds": seconds, "last_over_first": ratio, "target": DENORMAL_TARGET})
 
 

@@ -21,6 +21,7 @@ from ..population import train_population
 from ..reference import gemm_flops_per_second, mlp_epoch_flops
 from ..train import TrainConfig, train
 from .base import ClaimResult, Context, claim
+from .cases import cases
 from .ratio_bounds import at_least, at_most
 
 SOURCE = "issue 11 (project target)"
@@ -57,6 +58,7 @@ def _sequential_seconds(spec: ModelSpec, data, config: TrainConfig, n: int) -> f
     "10 seeds trained as one population: ≥ 10× faster per member-step at batch 1, ≥ 3× at batch 50",
     "alternating rounds in one run: sequential seconds per member-step ÷ population's; 95% one-sided bound vs target",
     speed=True,
+    cases=cases("batch_size={batch_size}", batch_size=(1, 50), smoke={"batch_size": 50}),
 )
 def en1(ctx: Context, batch_size: int) -> ClaimResult:
     """Per round: the population of MEMBERS seeds for `steps` steps, then the sequential
@@ -89,7 +91,7 @@ def en1(ctx: Context, batch_size: int) -> ClaimResult:
             f"sequential {1e6 * statistics.median(seq) / n_steps:.1f} µs: {mean:.2f}× (95% bounds "
             f"[{lo:.2f}, {hi:.2f}]), {rounds} rounds of {n_steps} steps, target ≥ {target:g}× → {verdict.value}")
     return ClaimResult(
-        "EN-1", f"batch_size={batch_size}", verdict, line,
+        "EN-1", ctx.case, verdict, line,
         figures={"population_seconds_per_member": pop, "sequential_seconds_per_member": seq, "ratio": mean,
                  "ratio_bounds": [lo, hi], "steps": n_steps, "members": MEMBERS, "target": target},
         note="" if ctx.device == "cpu" else "CUDA: eager stacked step (no CUDA graph yet)",
@@ -104,6 +106,7 @@ def en1(ctx: Context, batch_size: int) -> ClaimResult:
     "a population at batch 512 (784-128-128-10) trains within 1.3× of the FLOP lower bound",
     "seconds per member-epoch ÷ (matrix-product FLOPs ÷ this process's fp32 GEMM rate), median of rounds",
     speed=True,
+    cases=cases("batch_size=512"),
 )
 def en2(ctx: Context) -> ClaimResult:
     """One epoch of MEMBERS seeds at batch 512 as a population, 3 rounds (paper 5) after one
@@ -121,7 +124,7 @@ def en2(ctx: Context) -> ClaimResult:
     line = (f"{statistics.median(seconds):.3f} s per member-epoch, FLOP bound {bound:.3f} s: {ratio:.2f}× "
             f"(95% bounds [{lo:.2f}, {hi:.2f}], {rounds} rounds), target ≤ {FLOP_BOUND_TARGET}× → {verdict.value}")
     return ClaimResult(
-        "EN-2", "batch_size=512", verdict, line,
+        "EN-2", ctx.case, verdict, line,
         figures={"seconds_per_member_epoch": seconds, "flop_bound_seconds": bound, "ratios": ratios,
                  "ratio": ratio, "members": MEMBERS, "target": FLOP_BOUND_TARGET},
         timed=lambda: _population_seconds(spec, data, config, MEMBERS),

@@ -33,6 +33,7 @@ from ..size import model_size
 from ..stats import lower_bound, upper_bound
 from ..verdicts import Verdict
 from .base import ClaimResult, Context, claim
+from .cases import cases
 from .depth_precision_setup import SOURCE, depth_arm
 
 DEPTH, SEED = 2, 0  # BI-2/BI-3's trained depth-2 model, seed 0
@@ -177,6 +178,8 @@ def measure(ctx: Context, batch_size: int) -> Measured:
     "CPU inference time int8/fp32 at batch 1, 64, 10,000, alternating rounds in one run; holds if int8 is "
     "faster (one-sided 95% upper bound of the ratio < 1), fails if the lower bound > 1; weight bytes reported",
     speed=True,
+    cases=cases("batch={batch_size}-{backend}", batch_size=tuple(PASSES), backend=INT8_BACKENDS,
+                smoke={"batch_size": 64, "backend": "torch.ao"}),
 )
 def bi7(ctx: Context, batch_size: int = 64, backend: str = "torch.ao") -> ClaimResult:
     """int8 (`backend`) vs fp32 inference of the trained depth-2 model (seed 0) on the CPU at
@@ -207,7 +210,7 @@ def bi7(ctx: Context, batch_size: int = 64, backend: str = "torch.ao") -> ClaimR
         note += f"; not measured: {', '.join(unavailable)} (unsupported here, reasons in the figures)"
     return ClaimResult(
         "BI-7",
-        f"batch={batch_size}-{backend}",
+        ctx.case,
         j.verdict,
         line,
         figures={
@@ -227,6 +230,7 @@ def bi7(ctx: Context, batch_size: int = 64, backend: str = "torch.ao") -> ClaimR
             "depth": DEPTH,
         },
         note=note,
+        sizes={f"{name}_weights": b for name, b in weights.items()},
         timed=lambda: forward_round(models[backend], batches),
         timed_device="cpu",  # inference on the CPU in every case, a cuda case's too
     )

@@ -30,6 +30,7 @@ from ..stats import equivalence, sd_interval
 from ..train import train
 from ..verdicts import Verdict
 from .base import ClaimResult, Context, claim
+from .cases import cases
 from .parameter_precision_setup import SOURCE, SPEC, arm, format_mean_sd
 
 KFOLD_SEED = 0
@@ -91,6 +92,7 @@ def judge_protocol(cv: list[float], test: list[float]):
     "fp32 on k = 5 folds of the train split (seed = fold): per fold Δ = acc(test set) − acc(held-out fold) "
     "of the same model, 90% CI inside ±0.5 pt; fold-to-fold sd with its 90% CI; mean ± sd over folds per "
     "SZ-1 dtype reported (paper)",
+    cases=cases("k={k}", k=(5,)),
 )
 def sz7(ctx: Context, k: int = 5) -> ClaimResult:
     """The k-fold protocol (k = 5, split seed 0) at the source's budget (10 epochs, batch 64,
@@ -104,7 +106,7 @@ def sz7(ctx: Context, k: int = 5) -> ClaimResult:
     runs = [fold_run(ctx, k, f, "fp32", full) for f in range(k)]
     kept = [r for r in runs if r["correct"] is not None]
     if len(kept) < 2:
-        return ClaimResult("SZ-7", f"k={k}", Verdict.INCONCLUSIVE,
+        return ClaimResult("SZ-7", ctx.case, Verdict.INCONCLUSIVE,
                            f"{k - len(kept)} of {k} folds diverged: no k-fold estimate", figures={})
     cv, test = [_accuracy(r["correct"]) for r in kept], [_accuracy(r["test_correct"]) for r in kept]
     j, sd = judge_protocol(cv, test)
@@ -124,8 +126,12 @@ def sz7(ctx: Context, k: int = 5) -> ClaimResult:
     _, va = kfold_indices(len(full.train), k, KFOLD_SEED)[0]
     held_out = replace(full, test=full.train.subset(va))
     return ClaimResult(
-        "SZ-7", f"k={k}", j.verdict, j.line().replace("paired seeds", "paired folds"),
-        figures={"kfold_accuracy": cv, "test_accuracy": test, "judgement": j, "fold_sd": sd,
+        "SZ-7", ctx.case, j.verdict, j.line().replace("paired seeds", "paired folds"),
+        # per fold (the list's index; None: the fold diverged): its model on its held-out fold ("kfold"),
+        # and on the test set
+        accuracies={"kfold": [None if r["correct"] is None else _accuracy(r["correct"]) for r in runs],
+                    "test": [None if r["correct"] is None else _accuracy(r["test_correct"]) for r in runs]},
+        figures={"judgement": j, "fold_sd": sd,
                  "mean_sd_over_folds": reported, "steps": [r["steps"] for r in runs]},
         note=note,
         timed=lambda: evaluate(model, held_out, "test", "fp32"),

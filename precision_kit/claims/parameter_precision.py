@@ -18,7 +18,8 @@ from ..stats import Verdict, equivalence, mcnemar_exact, mean_ci, paired_deltas
 from ..train import TrainConfig, train
 from ..verdicts import combine, signed
 from . import eps_control
-from .base import ClaimResult, Context, claim, paired_accuracies
+from .base import ClaimResult, Context, claim, paired_accuracies, seed_accuracies
+from .cases import cases
 from .parameter_precision_setup import SOURCE, SPEC, arm, better_note
 
 TIMING_PRECISIONS = ("fp64", "fp32", "fp16", "bf16")
@@ -35,6 +36,7 @@ RATIO_BAND = (0.8, 1.25)  # "nearly identical": within ±20%, symmetric on a log
     "end-to-end fp16 (and fp64) training ≈ fp32 accuracy",
     "paired seeds, Δ = acc(arm) − acc(fp32 with the arm's Adam eps); 90% CI inside ±0.2 pt; fp64 vs fp32 is the "
     "control",
+    cases=cases("precision={precision}", precision=("fp16", "fp64", "bf16"), smoke={"precision": "fp64"}),
 )
 def sz1(ctx: Context, precision: str = "fp16") -> ClaimResult:
     """Pure `precision` training (fp16, or fp64; bf16 reported as its own arm) is equivalent to
@@ -63,8 +65,7 @@ def sz1(ctx: Context, precision: str = "fp16") -> ClaimResult:
                   "two wide precisions must train equivalently. Check data order / init pairing "
                   "and the cache before reading any SZ-1 verdict.")
     figures = {
-        "fp32_accuracy": acc32, f"{precision}_accuracy": acc, "judgement": j,
-        "control_fp64_vs_fp32": harness, "fp64_accuracy": c64,
+        "judgement": j, "control_fp64_vs_fp32": harness,
         "epochs": runs[precision][0].arm.config.epochs,
         "vs_fp32_default_eps": mean_ci(paired_deltas(acc32, acc_vs_default), 0.90),
     }
@@ -72,7 +73,7 @@ def sz1(ctx: Context, precision: str = "fp16") -> ClaimResult:
     if control is not None:
         eps = eps_control.reference_eps(precision)
         effect = eps_control.eps_effect(runs["fp32"], control)
-        figures.update(adam_eps=eps, fp32_same_eps_accuracy=acc_ref, eps_alone=effect["delta"])
+        figures.update(adam_eps=eps, eps_alone=effect["delta"])
         notes.append(f"judged against fp32 with Adam eps {eps:g} (the {precision} arm's); against fp32 at eps 1e-8 "
                      f"Δ={signed(figures['vs_fp32_default_eps'].estimate)} pt; the eps alone moves fp32 by "
                      f"{signed(effect['delta'].estimate)} pt ({effect['delta'].text()})")
@@ -82,8 +83,10 @@ def sz1(ctx: Context, precision: str = "fp16") -> ClaimResult:
             notes.append(eps_control.probe_note(probe, eps))
     model, data = runs[precision][0].model(ctx.device), dataset(arm(ctx), ctx.device, ctx.root)
     return ClaimResult(
-        "SZ-1", f"precision={precision}", j.verdict, j.line(),
+        "SZ-1", ctx.case, j.verdict, j.line(),
         figures=figures,
+        accuracies={**{p: seed_accuracies(rs) for p, rs in runs.items()},
+                    **({"fp32_same_eps": seed_accuracies(control)} if control is not None else {})},
         note="; ".join(n for n in notes if n),
         timed=lambda: evaluate(model, data, "test", precision),
         harness_broken=broken,
@@ -165,6 +168,7 @@ def measure_times(ctx: Context) -> dict[str, dict[str, list[float]]]:
     "training and inference times nearly identical across fp64/fp32/fp16",
     "ratio to fp32 per alternating round; 90% CI of the geometric-mean ratio inside [0.8, 1.25]",
     speed=True,
+    cases=cases("precision={precision}", precision=("fp64", "fp16", "bf16")),
 )
 def sz2(ctx: Context, precision: str = "fp16") -> ClaimResult:
     """Time of one training epoch and of one inference pass (10,000 test images) of `precision`
@@ -189,7 +193,7 @@ def sz2(ctx: Context, precision: str = "fp16") -> ClaimResult:
     data = dataset(arm(ctx), ctx.device, ctx.root)
     config = timing_config(ctx, precision)
     return ClaimResult(
-        "SZ-2", f"precision={precision}", verdict, line,
+        "SZ-2", ctx.case, verdict, line,
         figures={"seconds": times, "ratios_to_fp32": judged, "max_steps": config.max_steps},
         note="times from one process, rounds alternate the dtypes; ratios for every dtype in "
              "figures",
@@ -206,6 +210,7 @@ def sz2(ctx: Context, precision: str = "fp16") -> ClaimResult:
     "6, Inference-Only Testing, Figure 6",
     "train in fp64, cast to fp32/fp16/bf16 at inference: accuracy maintained",
     "same model per seed: exact McNemar flips; across seeds 90% CI of Δ inside ±0.1 pt",
+    cases=cases("precision={precision}", precision=("fp32", "fp16", "bf16"), smoke={"precision": "fp16"}),
 )
 def sz3(ctx: Context, precision: str = "fp16") -> ClaimResult:
     """The fp64-trained model of each seed (SZ-1's fp64 arm, from the cache), cast to
@@ -215,23 +220,27 @@ def sz3(ctx: Context, precision: str = "fp16") -> ClaimResult:
     inside ±0.1). Timed: inference of the cast model on the 10,000 test images."""
     if precision not in ("fp32", "fp16", "bf16"):
         raise ValueError(f"SZ-3 precision={precision!r}; expected fp32, fp16 or bf16")
-    runs = [r for r in run_seeds(arm(ctx, "fp64"), ctx.seeds(), ctx.device, ctx.root)
-            if not r.diverged]
+    trained = run_seeds(arm(ctx, "fp64"), ctx.seeds(), ctx.device, ctx.root)
+    runs = [r for r in trained if not r.diverged]
     data = dataset(arm(ctx), ctx.device, ctx.root)
     acc64, acc, flips, cast = [], [], [], None
-    for r in runs:
+    cast_by_seed: list[float | None] = [None] * len(trained)
+    for i, r in enumerate(trained):
+        if r.diverged:
+            continue
         cast = cast_for_inference(r.model(ctx.device), precision)
         ev = evaluate(cast, data, "test", precision)
         m = mcnemar_exact(r.correct, ev.correct)
         acc64.append(r.accuracy)
         acc.append(ev.accuracy)
+        cast_by_seed[i] = ev.accuracy
         flips.append({"seed": r.seed, "b": m.b, "c": m.c, "p_value": m.p_value, "delta": m.delta})
     j = equivalence(acc64, acc, margin=0.1)
     total = sum(f["b"] + f["c"] for f in flips)
     return ClaimResult(
-        "SZ-3", f"precision={precision}", j.verdict, j.line(),
-        figures={"fp64_accuracy": acc64, f"{precision}_accuracy": acc, "flips": flips,
-                 "judgement": j},
+        "SZ-3", ctx.case, j.verdict, j.line(),
+        figures={"flips": flips, "judgement": j},
+        accuracies={"fp64": seed_accuracies(trained), precision: cast_by_seed},  # fp64 model, cast
         note=f"{total} flipped test images over {len(runs)} seeds",
         timed=lambda: evaluate(cast, data, "test", precision),
     )

@@ -4,8 +4,7 @@ rounded weights.
 
 Each is computed from what a judge already has in hand (the trained runs from the cache,
 at most one extra evaluation pass of a cached model), never retrains, and never feeds a
-verdict. Names avoid "accuracy" and a "bytes" ending, which the gate reads as per-seed
-test accuracies and exact sizes (`gate.accuracy_lists`, `gate.byte_sizes`).
+verdict. The gate reads none of them: it reads a result's typed `accuracies` and `sizes`.
 """
 
 from __future__ import annotations

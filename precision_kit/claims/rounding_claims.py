@@ -13,7 +13,8 @@ from ..packing import pack_rounded
 from ..quantize import round_weights
 from ..size import model_size
 from ..stats import Verdict, at_most, equivalence, mcnemar_exact, superiority
-from .base import ClaimResult, Context, claim
+from .base import ClaimResult, Context, by_seed, claim
+from .cases import cases
 from .parameter_precision_setup import SOURCE, arm, format_mean_sd, fp32_runs
 from .report_data import rounded_value_counts
 
@@ -64,6 +65,7 @@ def histogram(t: torch.Tensor, edges=HIST_EDGES) -> list[int]:
     "weights rounded to d decimals: d=1 chance, d=2 clearly worse, d≥3 full accuracy (~11 bits)",
     "same model per seed, McNemar flips; d≥3: 90% CI of Δ inside ±0.1 pt; d=2: drop > 1 pt; "
     "d=1: accuracy ≤ 15%",
+    cases=cases("decimals={decimals}", decimals=(1, 2, 3, 4), smoke={"decimals": 2}),
 )
 def sz5(ctx: Context, decimals: int = 3) -> ClaimResult:
     """The fp32 model of each of n = 5 seeds (quick; 10 paper), its weights and biases rounded
@@ -104,9 +106,11 @@ def sz5(ctx: Context, decimals: int = 3) -> ClaimResult:
             f"{bits['paper_bits_per_weight']} by the paper's accounting")
     model = runs[0].model(ctx.device)
     return ClaimResult(
-        "SZ-5", f"decimals={decimals}", j.verdict, label + j.line(),
-        figures={"fp32_accuracy": full, "rounded_accuracy": rounded, "flips": flips,
-                 "judgement": j, "encoding": sizes},
+        "SZ-5", ctx.case, j.verdict, label + j.line(),
+        figures={"flips": flips, "judgement": j, "encoding": sizes},
+        accuracies={"fp32": by_seed([r.seed for r in runs], full), "rounded": by_seed([r.seed for r in runs], rounded)},
+        sizes={"fp32_serialized": sizes[0]["fp32_serialized_bytes"],
+               **{f"packed_seed{e['seed']}": e["nbytes"] for e in sizes}},
         note=note,
         timed=lambda: evaluate(round_weights(model, decimals), data, "test"),
     )
@@ -121,6 +125,7 @@ def sz5(ctx: Context, decimals: int = 3) -> ClaimResult:
     "6, Effect of Decimal Rounding, Figure 10",
     "trained weights lie in [−0.5, 0.5]: no integer bits needed",
     "exact: every parameter of every seed's fp32 model inside [−0.5, 0.5]",
+    cases=cases(f"bound={WEIGHT_BOUND}"),
 )
 def sz6(ctx: Context) -> ClaimResult:
     """Every weight and bias of the fp32 model of each of n = 5 seeds (quick; 10 paper) lies in
@@ -142,7 +147,7 @@ def sz6(ctx: Context) -> ClaimResult:
             f"[−{WEIGHT_BOUND}, {WEIGHT_BOUND}], {len(runs)} seeds, bound |w| ≤ {WEIGHT_BOUND} "
             f"(exact check, no statistics) → {verdict}")
     return ClaimResult(
-        "SZ-6", f"bound={WEIGHT_BOUND}", verdict, line,
+        "SZ-6", ctx.case, verdict, line,
         figures={"per_layer_range": ranges, "histogram_edges": list(HIST_EDGES),
                  "histogram_counts": hist, "outside": outside, "n_values": n_values,
                  "max_abs": peak, "rounded_value_counts": rounded_value_counts(states, (1, 2))},

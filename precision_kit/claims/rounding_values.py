@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from ..verdicts import Verdict
 from .base import ClaimResult, Context, claim
+from .cases import cases
 from .parameter_precision_setup import SOURCE, fp32_runs
 from .report_data import rounded_value_counts
 
@@ -36,6 +37,7 @@ def distinct_verdict(counts, bound: int = DISTINCT_BOUND) -> Verdict:
     "rounding to 1 decimal leaves at most 19 distinct weight values",
     "exact count of distinct values of every seed's rounded fp32 model (weights and biases); holds if d = 1 "
     "gives ≤ 19 in every seed; d = 2, 3, 4 reported",
+    cases=cases("decimals=1"),
 )
 def sz10(ctx: Context) -> ClaimResult:
     """The fp32 model of each of n = 5 seeds (quick; 10 paper) rounded to d decimals: the
@@ -54,7 +56,7 @@ def sz10(ctx: Context) -> ClaimResult:
     note += (f"; weights and biases counted together (weights alone at d=1: {weights_only}); "
              f"max |w| = {max_abs:.3f} (19 values need every |w| < 0.95)")
     return ClaimResult(
-        "SZ-10", "decimals=1", verdict, line,
+        "SZ-10", ctx.case, verdict, line,
         figures={"distinct_values": {str(d): c for d, c in counts.items()}, "seeds": [r.seed for r in runs],
                  "weights_only_d1": weights_only, "bound": DISTINCT_BOUND, "max_abs": max_abs},
         note=note,

@@ -13,7 +13,8 @@ from ..experiment import Arm, dataset
 from ..stats import equivalence, lower_bound, mean_ci, superiority, upper_bound
 from ..train import make_optimizer
 from ..verdicts import Verdict, combine, signed
-from .base import ClaimResult, Context, claim, paired_accuracies
+from .base import ClaimResult, Context, claim, paired_accuracies, seed_accuracies
+from .cases import cases
 from .training_dynamics_measures import epochs_to_threshold
 from .training_dynamics_setup import LR, LR_DECAY, SOURCE, budget_note, cnn_arm, join, runs
 
@@ -49,10 +50,11 @@ def inference(model, data, n: int = TIMED_IMAGES):
     "4.1",
     "the CNN reaches 99.3% test accuracy",
     "mean over seeds of Adam + dropout; holds if the two-sided 95% CI upper bound ≥ 99.3",
+    cases=cases("adam-dropout"),
 )
 def td1(ctx: Context) -> ClaimResult:
-    """TD-1: "our best model achieves 99.3% accuracy". Adam + dropout arm, n = 3 seeds
-    (quick, 1 epoch) or 5 (paper, 20 epochs). Δ = acc − 99.3 per seed; HOLDS if the 95%
+    """TD-1: "our best model achieves 99.3% accuracy". Adam + dropout arm, n = 5 seeds
+    (quick, 1 epoch) or 10 (paper, 20 epochs). Δ = acc − 99.3 per seed; HOLDS if the 95%
     t CI of mean Δ reaches 0 (99.3 is not ruled out), FAILS if its upper end is below 0."""
     trained = runs(ctx, cnn_arm(ctx))
     ok = [r for r in trained if not r.diverged]
@@ -68,11 +70,10 @@ def td1(ctx: Context) -> ClaimResult:
     model, data = ok[0].model(ctx.device), dataset(ok[0].arm, ctx.device, ctx.root)
     return ClaimResult(
         "TD-1",
-        "adam-dropout",
+        ctx.case,
         verdict,
         line,
         figures={
-            "accuracy": accs,
             "mean_accuracy": mean,
             "interval_delta_vs_target": ci,
             "target": TARGET,
@@ -80,6 +81,7 @@ def td1(ctx: Context) -> ClaimResult:
             "epochs": ok[0].arm.config.epochs,
         },
         note=join(budget_note(ctx), "diverged: " + ", ".join(diverged) if diverged else ""),
+        accuracies={"adam-dropout": seed_accuracies(trained)},
         timed=inference(model, data),
     )
 
@@ -121,10 +123,11 @@ def one_step(arm: Arm, ctx: Context):
     "Adam converges faster than SGD; final accuracies are comparable",
     "paired seeds: epochs to 98% test accuracy, Δ = t(other) − t(adam) > 0 (one-sided 95%); "
     "and final accuracy equivalence at ±0.3 pt (90% CI); HOLDS if both hold",
+    cases=cases("optimizer={optimizer}", optimizer=OPTIMIZERS, quick={"optimizer": QUICK_OPTIMIZERS}),
 )
 def td2(ctx: Context, optimizer: str = "sgd") -> ClaimResult:
     """TD-2 against one other optimizer (sgd, sgd-momentum, rmsprop; quick: sgd only).
-    n = 3 paired seeds (quick, 1 epoch) or 5 (paper, 20 epochs), same initial weights and
+    n = 5 paired seeds (quick, 1 epoch) or 10 (paper, 20 epochs), same initial weights and
     data order per seed. Speed: epochs to reach 98% test accuracy (checkpoints every
     epoch); a run that never reaches it counts as E + 1 epochs, a lower bound, so a
     censored slow optimizer only shrinks Δ. Superiority Δ = t(other) − t(adam) > 0 at
@@ -132,7 +135,6 @@ def td2(ctx: Context, optimizer: str = "sgd") -> ClaimResult:
     90% CI). The verdict HOLDS if both parts hold, FAILS if either fails."""
     if optimizer not in OPTIMIZERS:
         raise ValueError(f"optimizer={optimizer!r}: TD-2 compares Adam with one of {OPTIMIZERS}")
-    ctx.require(optimizer, QUICK_OPTIMIZERS, "optimizer")
     adam = runs(ctx, cnn_arm(ctx))
     other_arm = cnn_arm(ctx, optimizer)
     other = runs(ctx, other_arm)
@@ -147,7 +149,7 @@ def td2(ctx: Context, optimizer: str = "sgd") -> ClaimResult:
     censored = sum(not r for _, r in t_adam + t_other)
     return ClaimResult(
         "TD-2",
-        f"optimizer={optimizer}",
+        ctx.case,
         verdict,
         f"speed: {speed_line}; final: {final.line()} ⇒ {verdict}",
         figures={
@@ -155,8 +157,6 @@ def td2(ctx: Context, optimizer: str = "sgd") -> ClaimResult:
             f"epochs_to_98_{optimizer}": [t for t, _ in t_other],
             "reached_adam": [r for _, r in t_adam],
             f"reached_{optimizer}": [r for _, r in t_other],
-            "accuracy_adam": acc_adam,
-            f"accuracy_{optimizer}": acc_other,
             "final_judgement": final,
             "test_accuracy_per_epoch_adam": [curve(a) for a, _ in pairs],
             f"test_accuracy_per_epoch_{optimizer}": [curve(b) for _, b in pairs],
@@ -169,6 +169,7 @@ def td2(ctx: Context, optimizer: str = "sgd") -> ClaimResult:
             f"{censored} run(s) never reached 98% (counted as E + 1 epochs)" if censored else "",
             note,
         ),
+        accuracies={"adam": seed_accuracies(adam), optimizer: seed_accuracies(other)},
         timed=one_step(other_arm, ctx),  # per-step cost: "faster" in epochs must not hide it
     )
 
@@ -180,10 +181,11 @@ def td2(ctx: Context, optimizer: str = "sgd") -> ClaimResult:
     "dropout improves generalization",
     "paired seeds (same initial weights), Δ = acc(dropout 0.5) − acc(no dropout) > 0, "
     "one-sided 95%",
+    cases=cases("dropout=0.5-vs-0"),
 )
 def td3(ctx: Context) -> ClaimResult:
-    """TD-3: dropout 0.5 on the FC layer vs none, Adam, n = 3 paired seeds (quick, 1 epoch)
-    or 5 (paper, 20 epochs); `models.cnn` builds identical weights for both arms of a seed
+    """TD-3: dropout 0.5 on the FC layer vs none, Adam, n = 5 paired seeds (quick, 1 epoch)
+    or 10 (paper, 20 epochs); `models.cnn` builds identical weights for both arms of a seed
     (dropout has no parameters). Test: superiority of Δ = acc(dropout) − acc(none),
     one-sided 95% t bound. Figures add the final test loss of both arms."""
     with_dropout = runs(ctx, cnn_arm(ctx))
@@ -194,12 +196,10 @@ def td3(ctx: Context) -> ClaimResult:
     model, data = ok[0][1].model(ctx.device), dataset(ok[0][1].arm, ctx.device, ctx.root)
     return ClaimResult(
         "TD-3",
-        "dropout=0.5-vs-0",
+        ctx.case,
         j.verdict,
         j.line(),
         figures={
-            "accuracy_no_dropout": acc_none,
-            "accuracy_dropout": acc_drop,
             "judgement": j,
             "test_loss_no_dropout": [a.epochs[-1].test_loss for a, _ in ok],
             "test_loss_dropout": [b.epochs[-1].test_loss for _, b in ok],
@@ -208,6 +208,7 @@ def td3(ctx: Context) -> ClaimResult:
             "epochs": with_dropout[0].arm.config.epochs,
         },
         note=join(budget_note(ctx), note),
+        accuracies={"no_dropout": seed_accuracies(without), "dropout": seed_accuracies(with_dropout)},
         timed=inference(model, data),  # the dropout model
     )
 

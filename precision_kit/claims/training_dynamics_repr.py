@@ -20,6 +20,7 @@ from ..models import penultimate
 from ..stats import lower_bound, superiority, upper_bound
 from ..verdicts import Verdict, combine, signed
 from .base import ClaimResult, Context, claim
+from .cases import cases
 from .training_dynamics_measures import (
     WeightRecorder,
     knn_loo_accuracy,
@@ -90,11 +91,12 @@ def shape_verdict(grew: dict, vs_control: list[float], p_end: dict, p_init: dict
     "CNN from a Gaussian init (He σ); per layer and seed: (a) W1 from the initial weights grows first → last "
     "checkpoint and exceeds a shuffled-label control's (one-sided t on the per-seed mean log-ratio); (b) "
     "Silverman's unimodality test rejects at the end and not at init (α = 0.05 / layers); both parts must hold",
+    cases=cases("adam-dropout"),
 )
 def td4(ctx: Context) -> ClaimResult:
     """TD-4 on the Adam + dropout CNN started from the Gaussian init the source describes
-    (N(0, 2/fan_in), zero biases: `models`, init="gaussian"), n = 3 seeds × 4 weight layers
-    (quick) or 5 × 4 (paper), with a control arm: the same seeds trained on shuffled labels
+    (N(0, 2/fan_in), zero biases: `models`, init="gaussian"), n = 5 seeds × 4 weight layers
+    (quick) or 10 × 4 (paper), with a control arm: the same seeds trained on shuffled labels
     (`shuffled_labels`), a network that moves its weights without learning the task. At each
     checkpoint and per layer: exact 1-D Wasserstein distance W1 from the layer's initial
     weights, KDE mode count, Sarle's bimodality coefficient, excess kurtosis and a 40-bin
@@ -137,7 +139,7 @@ def td4(ctx: Context) -> ClaimResult:
     key = lambda d: {f"{s}:{ly}": v for (s, ly), v in d.items()}  # noqa: E731
     return ClaimResult(
         "TD-4",
-        "adam-dropout",
+        ctx.case,
         verdict,
         line,
         figures={
@@ -178,9 +180,10 @@ def fixed_test_subset(ctx: Context, arm):
     "per seed Δ = 5-NN leave-one-out accuracy on penultimate activations − on raw pixels "
     "of the same 2,000 test images; superiority one-sided 95%; silhouette and a 2-D PCA "
     "embedding reported",
+    cases=cases(f"knn{K}-{SUBSET}"),
 )
 def td5(ctx: Context) -> ClaimResult:
-    """TD-5 on the Adam + dropout arm, n = 3 seeds (quick) or 5 (paper). The source shows
+    """TD-5 on the Adam + dropout arm, n = 5 seeds (quick) or 10 (paper). The source shows
     t-SNE plots; the numeric stand-in is the leave-one-out 5-NN accuracy of the 128-D
     penultimate activations (after the FC ReLU) on a fixed 2,000-image test subset, against
     the same score on the raw 784-D pixels of those images (the baseline separation).
@@ -208,7 +211,7 @@ def td5(ctx: Context) -> ClaimResult:
     pen = penultimate(trained[0].model(ctx.device))
     return ClaimResult(
         "TD-5",
-        f"knn{K}-{SUBSET}",
+        ctx.case,
         j.verdict,
         f"{j.line()}; silhouette {statistics.fmean(sil_acts):.3f} (acts) vs {sil_pix:.3f} (pixels)",
         figures={

@@ -3,14 +3,11 @@ source's single-run numbers, the confusion matrices and the loss curves of each 
 
 from __future__ import annotations
 
-import re
-
-from .rows import figures
+from .rows import all_accuracies, figures, param
 from .style import Plot, Skip, epoch_axis, mean, new_figure, plain_log_axis
 
 SRC = "003"
 CLAIMS = ("CH-1", "CH-2", "CH-3", "CH-4", "CH-5", "CH-6")
-ACCURACY = re.compile(r"^accuracy(?:_(?P<arm>.+))?$")
 
 
 def _ch_rows(rows):
@@ -20,26 +17,22 @@ def _ch_rows(rows):
     return sorted(found, key=lambda r: (r["claim"], r["case"]))
 
 
-def _stated(f: dict, arm: str | None) -> float | None:
+def _stated(f: dict, arm: str) -> float | None:
     """The source's number for an arm: one number is the case arm's (CH-1, CH-4), never the
     2 × 50 reference's; a dict is keyed by arm."""
     stated = f.get("stated")
     if isinstance(stated, (int, float)):
         return None if arm == "depth2" else float(stated)
-    return (stated or {}).get(arm or "")
+    return (stated or {}).get(arm)
 
 
 def accuracy_vs_stated(rows, other=None) -> Plot:
     arms: dict[tuple, tuple[str, list[float], float | None]] = {}
     for row in _ch_rows(rows):
         f = figures(row)
-        for name, acc in f.items():
-            m = ACCURACY.match(name)
-            if not m or not isinstance(acc, list) or not acc:
-                continue
-            arm = m.group("arm")
-            epochs = f.get("epochs")
-            label = f"{row['claim']} · {arm or row['case']}" + (f" · {epochs} ep" if epochs else "")
+        epochs = f.get("epochs") or param(row, "epochs")  # CH-1: the case's epoch budget
+        for arm, acc in all_accuracies(row).items():
+            label = f"{row['claim']} · {arm}" + (f" · {epochs} ep" if epochs else "")
             arms.setdefault((row["claim"], arm, tuple(acc)), (label, acc, _stated(f, arm)))
     if not arms:
         raise Skip("no CH row holds per-seed accuracies")

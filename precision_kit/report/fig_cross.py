@@ -3,31 +3,33 @@ time of each timed case on this run's device against another run's (CPU vs GPU).
 
 from __future__ import annotations
 
-from .rows import figures, leading_int, of, tail
+from .rows import accuracies, of, param, size, sizes
 from .style import PRECISION_COLORS, Plot, Skip, mean, new_figure, plain_log_ticks
 
 
 def _size_points(rows) -> list[tuple[str, str, float, float]]:
     """(family, kind, kilobytes, mean accuracy) of every model whose size and accuracy the run measured."""
     points = []
-    sizes = {(leading_int(r["case"], "depth"), tail(r["case"], "depth")): figures(r) for r in of(rows, "BI-2")}
+    bi2 = {(param(r, "depth"), param(r, "backend")): r for r in of(rows, "BI-2")}
     for row in of(rows, "BI-3"):
-        depth, backend = leading_int(row["case"], "depth"), tail(row["case"], "depth")
-        f, size = figures(row), sizes.get((depth, backend))
-        if not size:
+        depth, backend = param(row, "depth"), param(row, "backend")
+        sized = bi2.get((depth, backend)) if depth is not None else None
+        if sized is None:
             continue
         family = f"000 MLP depth {depth}"
-        points.append((family, "fp32", size["fp32"]["serialized_bytes"] / 1e3, mean(f.get("fp32_accuracy") or [])))
-        points.append((family, f"int8 ({backend})", size["int8"]["serialized_bytes"] / 1e3,
-                       mean(f.get("int8_accuracy") or [])))
+        for kind, arm in (("fp32", "fp32"), (f"int8 ({backend})", "int8")):
+            nbytes = size(sized, f"{arm}_serialized")
+            if nbytes is not None:
+                points.append((family, kind, nbytes / 1e3, mean(accuracies(row, arm))))
     for row in of(rows, "SZ-5"):
-        f, d = figures(row), leading_int(row["case"], "decimals")
-        enc = f.get("encoding") or []
-        if not enc or not f.get("rounded_accuracy"):
+        d, rounded = param(row, "decimals"), accuracies(row, "rounded")
+        packed = [v for k, v in sizes(row).items() if k.startswith("packed_seed")]
+        fp32 = size(row, "fp32_serialized")
+        if d is None or not packed or fp32 is None or not rounded:
             continue
         family = "001 MLP 128-64"
-        points.append((family, "fp32", enc[0]["fp32_serialized_bytes"] / 1e3, mean(f.get("fp32_accuracy") or [])))
-        points.append((family, f"rounded {d} dp", mean([e["nbytes"] for e in enc]) / 1e3, mean(f["rounded_accuracy"])))
+        points.append((family, "fp32", fp32 / 1e3, mean(accuracies(row, "fp32"))))
+        points.append((family, f"rounded {d} dp", mean(packed) / 1e3, mean(rounded)))
     return [p for p in dict.fromkeys(points) if p[3] is not None]
 
 

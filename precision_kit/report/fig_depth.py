@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import math
 
-from .rows import entry, figures, leading_int, need, of, tail
+from .rows import accuracies, entry, figures, need, of, param, per_seed
 from .style import PRECISION_COLORS, Plot, Skip, Table, dodge, epoch_axis, fmt, jitter, mean, new_figure, plain_log_axis
 
 SRC = "000"
@@ -13,12 +13,17 @@ LN10 = math.log(10)
 
 
 def _by_depth_curves(rows) -> dict[str, dict[int, list[list[float]]]]:
-    """{setup: {depth: [per-seed test-loss curve]}} merged over the BI-4 rows."""
+    """{setup: {depth: [per-seed test-loss curve]}} merged over the BI-4 rows that name their setup."""
     out: dict[str, dict[int, list[list[float]]]] = {}
     for row, curves in entry(rows, "test_loss_curves", "test-loss curves"):
-        setup = tail(row["case"], "depth") or "adam"
-        for depth, per_seed in curves.items():
-            out.setdefault(setup, {})[int(depth)] = per_seed
+        setup = param(row, "setup")
+        if setup is None:
+            continue
+        for depth, seeds in curves.items():
+            out.setdefault(setup, {})[int(depth)] = seeds
+    if not out:
+        raise Skip("no BI-4 row names its setup (the case's 'params', recorded by a newer precision_kit; "
+                   "re-run the benchmark)")
     return out
 
 
@@ -33,16 +38,16 @@ def test_loss_by_depth(rows, other=None) -> Plot:
     for ax, setup in zip(axes, setups, strict=True):
         depths = sorted(curves[setup])
         for k, depth in enumerate(depths):
-            per_seed = [c for c in curves[setup][depth] if c]
-            n_ep = max(len(c) for c in per_seed)
+            seed_curves = [c for c in curves[setup][depth] if c]
+            n_ep = max(len(c) for c in seed_curves)
             epochs_max = max(epochs_max, n_ep)
             dx = dodge(k, len(depths), n_ep)
             color = f"C{k}"
-            for c in per_seed:
+            for c in seed_curves:
                 ax.plot([e + 1 + dx for e in range(len(c))], c, color=color, alpha=0.3, lw=0.8, marker=".")
-            means = [mean([c[e] for c in per_seed if e < len(c)]) for e in range(n_ep)]
+            means = [mean([c[e] for c in seed_curves if e < len(c)]) for e in range(n_ep)]
             ax.plot([e + 1 + dx for e in range(n_ep)], means, color=color, lw=2, marker="o",
-                    label=f"depth {depth} (mean of {len(per_seed)} seeds)")
+                    label=f"depth {depth} (mean of {len(seed_curves)} seeds)")
         ax.axhline(LN10, color="grey", ls="--", lw=1, label="ln 10 = 2.303 (chance)")
         ax.set(title=f"setup: {setup}", ylabel="test loss (cross-entropy, nats; log scale)", yscale="log")
         plain_log_axis(ax.yaxis)
@@ -54,26 +59,30 @@ def test_loss_by_depth(rows, other=None) -> Plot:
     return Plot(fig, note)
 
 
-def _arms_at(rows, depth: int) -> list[tuple[str, str, list[float]]]:
-    """(label, colour key, per-seed test accuracies) of every precision measured at `depth`."""
-    arms: dict[str, tuple[str, list[float]]] = {}
+def _arms_at(rows, depth: int) -> list[tuple[str, str, list[float | None]]]:
+    """(label, colour key, test accuracies by seed, None where it diverged) of every precision
+    measured at `depth`."""
+    arms: dict[str, tuple[str, list[float | None]]] = {}
     for row in of(rows, "BI-1") + of(rows, "BI-3"):
-        if leading_int(row["case"], "depth") != depth:
+        if param(row, "depth") != depth:
             continue
-        f, variant = figures(row), tail(row["case"], "depth")
-        arms.setdefault("FP32", ("fp32", f.get("fp32_accuracy") or []))
+        arms.setdefault("FP32", ("fp32", per_seed(row, "fp32")))
         if row["claim"] == "BI-1":
-            arms[variant.upper().replace("AMP-", "AMP ")] = (variant, f.get(f"{variant}_accuracy") or [])
+            variant = param(row, "precision") or ""
+            arms[variant.upper().replace("AMP-", "AMP ")] = (variant, per_seed(row, variant))
         else:
-            arms[f"INT8 ({variant})"] = ("int8", f.get("int8_accuracy") or [])
+            arms[f"INT8 ({param(row, 'backend')})"] = ("int8", per_seed(row, "int8"))
     order = ("FP32", "AMP FP16", "AMP BF16")
     ranked = sorted(arms.items(), key=lambda kv: (order.index(kv[0]) if kv[0] in order else len(order), kv[0]))
-    return [(label, key, acc) for label, (key, acc) in ranked if acc]
+    return [(label, key, acc) for label, (key, acc) in ranked if any(a is not None for a in acc)]
 
 
 def precisions_at_fixed_depth(rows, other=None) -> Plot:
     bi1 = need(rows, "BI-1")["BI-1"]
-    depths = sorted({leading_int(r["case"], "depth") for r in bi1} - {None})
+    depths = sorted({param(r, "depth") for r in bi1} - {None})
+    if not depths:
+        raise Skip("no BI-1 row names its depth (the case's 'params', recorded by a newer precision_kit; "
+                   "re-run the benchmark)")
     with_curves = [r for r in bi1 if figures(r).get("curves")]
     n_rows = 2 if with_curves else 1
     fig = new_figure(max(7.0, 4.6 * len(depths)), 3.6 * n_rows, title="FP32 vs FP16 vs INT8 at fixed depth",
@@ -83,12 +92,14 @@ def precisions_at_fixed_depth(rows, other=None) -> Plot:
         ax = axes[0][col]
         arms = _arms_at(rows, depth)
         n_seeds = min((len(a[2]) for a in arms), default=0)
-        for seed in range(n_seeds):  # the same seed across precisions (paired arms)
-            ax.plot([i + jitter(len(a[2]))[seed] for i, a in enumerate(arms)], [a[2][seed] for a in arms],
-                    color="grey", lw=0.6, alpha=0.4)
+        for seed in range(n_seeds):  # the same seed across precisions (paired arms; none where one diverged)
+            if all(a[2][seed] is not None for a in arms):
+                ax.plot([i + jitter(len(a[2]))[seed] for i, a in enumerate(arms)], [a[2][seed] for a in arms],
+                        color="grey", lw=0.6, alpha=0.4)
         for i, (_, key, acc) in enumerate(arms):
             color = PRECISION_COLORS.get(key, "C7")
-            ax.scatter([i + d for d in jitter(len(acc))], acc, color=color, s=14, alpha=0.7)
+            seeds = [(i + d, a) for d, a in zip(jitter(len(acc)), acc, strict=True) if a is not None]
+            ax.scatter([x for x, _ in seeds], [a for _, a in seeds], color=color, s=14, alpha=0.7)
             ax.hlines(mean(acc), i - 0.3, i + 0.3, color=color, lw=2.5)
         ax.set_xticks(range(len(arms)), [a[0] for a in arms], rotation=20, ha="right")
         ax.set(title=f"depth {depth}: test accuracy (dots: seeds, bar: mean)", ylabel="test accuracy (%)")
@@ -107,11 +118,11 @@ def precisions_at_fixed_depth(rows, other=None) -> Plot:
 def _loss_panel(ax, rows, depth: int) -> None:
     int8_loss = {}
     for row in of(rows, "BI-3"):
-        if leading_int(row["case"], "depth") == depth and figures(row).get("int8_test_loss"):
-            int8_loss[tail(row["case"], "depth")] = mean(figures(row)["int8_test_loss"])
+        if param(row, "depth") == depth and figures(row).get("int8_test_loss"):
+            int8_loss[param(row, "backend")] = mean(figures(row)["int8_test_loss"])
     curves: dict[str, dict] = {}
     for row in of(rows, "BI-1"):
-        if leading_int(row["case"], "depth") == depth:
+        if param(row, "depth") == depth:
             curves.update(figures(row).get("curves") or {})
     last = max([1] + [len(s) for c in curves.values() for s in c["train_loss"]])
     n_series = len(curves) + len(int8_loss)
@@ -141,8 +152,8 @@ COLUMNS = ("Layers", "Train Loss", "Train Acc (%)", "Test Loss", "Test Acc (%)",
 
 
 def _last(curves: dict | None, name: str) -> float | None:
-    per_seed = (curves or {}).get(name) or []
-    return mean([s[-1] for s in per_seed if s and s[-1] is not None])
+    seed_curves = (curves or {}).get(name) or []
+    return mean([s[-1] for s in seed_curves if s and s[-1] is not None])
 
 
 def metrics_tables(rows) -> list[Table]:
@@ -154,26 +165,25 @@ def metrics_tables(rows) -> list[Table]:
         tables[table][depth] = [o if o is not None else v for o, v in zip(old, values, strict=True)]
 
     for row in of(rows, "BI-3"):
-        d, f = leading_int(row["case"], "depth"), figures(row)
-        c = (f.get("curves") or {}).get("fp32")
-        put("FP32", d, [_last(c, "train_loss"), _last(c, "train_acc"), _last(c, "test_loss"),
-                        mean(f.get("fp32_accuracy") or []), len(f.get("fp32_accuracy") or [])])
-        if tail(row["case"], "depth") == "torch.ao":
-            put("INT8 (torch.ao)", d, [None, None, mean(f.get("int8_test_loss") or []),
-                                       mean(f.get("int8_accuracy") or []), len(f.get("int8_accuracy") or [])])
-    for row in of(rows, "BI-1"):
-        d, f, arm = leading_int(row["case"], "depth"), figures(row), tail(row["case"], "depth")
-        c = (f.get("curves") or {}).get(arm)
-        table = {"amp-fp16": "FP16 (AMP)", "amp-bf16": "BF16 (AMP)"}.get(arm)
-        if table:
-            put(table, d, [_last(c, "train_loss"), _last(c, "train_acc"), _last(c, "test_loss"),
-                           mean(f.get(f"{arm}_accuracy") or []), len(f.get(f"{arm}_accuracy") or [])])
-    for row in of(rows, "BI-4"):  # FP32 test and train loss from BI-4 where BI-3 holds no curves
-        if tail(row["case"], "depth") != "adam":
+        d, f = param(row, "depth"), figures(row)
+        if d is None:
             continue
-        f, d = figures(row), leading_int(row["case"], "depth")
-        for depth, per_seed in (f.get("test_loss_curves") or {}).items():
-            put("FP32", int(depth), [None, None, mean([c[-1] for c in per_seed if c]), None, None])
+        c, fp32, int8 = (f.get("curves") or {}).get("fp32"), accuracies(row, "fp32"), accuracies(row, "int8")
+        put("FP32", d, [_last(c, "train_loss"), _last(c, "train_acc"), _last(c, "test_loss"), mean(fp32), len(fp32)])
+        if param(row, "backend") == "torch.ao":
+            put("INT8 (torch.ao)", d, [None, None, mean(f.get("int8_test_loss") or []), mean(int8), len(int8)])
+    for row in of(rows, "BI-1"):
+        d, f, arm = param(row, "depth"), figures(row), param(row, "precision")
+        c, acc = (f.get("curves") or {}).get(arm), accuracies(row, arm) if arm else []
+        table = {"amp-fp16": "FP16 (AMP)", "amp-bf16": "BF16 (AMP)"}.get(arm)
+        if table and d is not None:
+            put(table, d, [_last(c, "train_loss"), _last(c, "train_acc"), _last(c, "test_loss"), mean(acc), len(acc)])
+    for row in of(rows, "BI-4"):  # FP32 test and train loss from BI-4 where BI-3 holds no curves
+        if param(row, "setup") != "adam" or param(row, "depth") is None:
+            continue
+        f, d = figures(row), param(row, "depth")
+        for depth, seed_curves in (f.get("test_loss_curves") or {}).items():
+            put("FP32", int(depth), [None, None, mean([c[-1] for c in seed_curves if c]), None, None])
         put("FP32", d, [mean(f.get("deep_final_train_loss") or []), None, None, None, None])
     return [
         Table(f"===== {name} Table =====", COLUMNS,

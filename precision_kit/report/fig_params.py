@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import statistics
 
-from .rows import entry, figures, leading_int, need
+from .rows import accuracies, entry, figures, need, param
 from .style import PRECISION_COLORS, Plot, Skip, jitter, mean, new_figure, plain_log_ticks
 
 SRC = "001"
@@ -42,26 +42,18 @@ def times_per_dtype(rows, other=None) -> Plot:
     return Plot(fig, note)
 
 
-def _clip_case(case: str) -> tuple[str, float] | None:
-    mode, _, value = case.partition("-clip=")
-    try:
-        return mode, float(value)
-    except ValueError:
-        return None
-
-
 def clip_sweep(rows, other=None) -> Plot:
     sz4 = need(rows, "SZ-4")["SZ-4"]
     modes: dict[str, dict] = {}
     for row in sz4:
-        parsed = _clip_case(row["case"])
-        if parsed is None:
+        mode, value = param(row, "mode"), param(row, "clip")
+        if mode is None or value is None:
             continue
-        mode, value = parsed
-        f, m = figures(row), modes.setdefault(parsed[0], {"curve": {}, "seeds": {}, "train_s": {}, "eval_s": {}})
+        value = float(value)
+        f, m = figures(row), modes.setdefault(mode, {"curve": {}, "seeds": {}, "train_s": {}, "eval_s": {}})
         m["curve"].update({float(k): v for k, v in (f.get("curve_mean_accuracy") or {}).items()})
         m["train_s"].update({float(k): v for k, v in (f.get("curve_train_seconds") or {}).items()})
-        m["seeds"][value] = {p: f.get(f"{p}_accuracy") or [] for p in ("fp32", "amp-fp16")}
+        m["seeds"][value] = {p: accuracies(row, p) for p in ("fp32", "amp-fp16")}
         if row.get("timing"):
             m["eval_s"][value] = row["timing"]["median_seconds"]
     if not modes:
@@ -113,25 +105,25 @@ def _time_panel(ax, mode: str, m: dict) -> None:
 
 def accuracy_vs_decimals(rows, other=None) -> Plot:
     sz5 = need(rows, "SZ-5")["SZ-5"]
-    points = sorted((leading_int(r["case"], "decimals"), figures(r)) for r in sz5)
-    points = [(d, f) for d, f in points if d is not None and f.get("rounded_accuracy")]
+    points = sorted(((param(r, "decimals"), r) for r in sz5 if param(r, "decimals") is not None
+                     and accuracies(r, "rounded")), key=lambda p: p[0])
     if not points:
         raise Skip("no SZ-5 row holds rounded accuracies")
     fig = new_figure(6.5, 4.2, title="Test accuracy vs decimal places retained in the weights",
                      source=f"{SRC} Figure 12", claims=["SZ-5"])
     ax = fig.subplots()
-    full = mean([a for _, f in points for a in f.get("fp32_accuracy") or []])
-    for d, f in points:
-        acc = f["rounded_accuracy"]
+    full = mean([a for _, r in points for a in accuracies(r, "fp32")])
+    for d, r in points:
+        acc = accuracies(r, "rounded")
         ax.scatter([d + x for x in jitter(len(acc), 0.08)], acc, color=PRECISION_COLORS["rounded"], s=12, alpha=0.6)
-    ax.plot([d for d, _ in points], [mean(f["rounded_accuracy"]) for _, f in points], marker="o",
+    ax.plot([d for d, _ in points], [mean(accuracies(r, "rounded")) for _, r in points], marker="o",
             color=PRECISION_COLORS["rounded"], label="rounded weights (mean; dots: seeds)")
     if full is not None:
         ax.axhline(full, color=PRECISION_COLORS["fp32"], ls="--", label=f"unrounded fp32 (mean {full:.2f}%)")
     ax.axhline(10, color="grey", ls=":", label="chance (10%)")
     labels = []
-    for d, f in points:
-        enc = (f.get("encoding") or [{}])[0]
+    for d, r in points:
+        enc = (figures(r).get("encoding") or [{}])[0]
         bits = enc.get("bits_per_weight")
         labels.append(f"{d}\n{bits:.1f} b/w packed\n{enc.get('paper_bits_per_weight')} b/w paper" if bits else str(d))
     ax.set_xticks([d for d, _ in points], labels)

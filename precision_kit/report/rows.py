@@ -1,8 +1,8 @@
-"""Reading the loaded rows: pick a claim's cases, parse case strings, find a figure entry."""
+"""Reading the loaded rows: pick a claim's cases, read their typed part (`params`,
+`accuracies`, `sizes`: schema /3), find a figure entry."""
 
 from __future__ import annotations
 
-import re
 from collections import Counter
 from typing import Any
 
@@ -54,15 +54,44 @@ def entry(rows: list[Row], name: str, what: str) -> list[tuple[Row, Any]]:
     return out
 
 
-def leading_int(case: str, name: str) -> int | None:
-    m = re.search(rf"{re.escape(name)}=(\d+)", case)
-    return int(m.group(1)) if m else None
+def param(row: Row, name: str) -> Any:
+    """The case's parameter `name` (`row["params"]`, e.g. param(row, "depth") == 2 for the case
+    "depth=2-torch.ao"); None where the row has no such parameter (or, recorded before /3, no params)."""
+    params = row.get("params")
+    return params.get(name) if isinstance(params, dict) else None
 
 
-def tail(case: str, name: str) -> str:
-    """What follows `name=<int>-` in a case string: tail('depth=2-amp-fp16', 'depth') == 'amp-fp16'."""
-    m = re.search(rf"{re.escape(name)}=\d+-?(.*)$", case)
-    return m.group(1) if m else ""
+def per_seed(row: Row, arm: str) -> list[float | None]:
+    """The arm's test accuracies (%) indexed by seed, None where that seed diverged; [] where the
+    row has no such arm (or, recorded before /3, no `accuracies`)."""
+    found = row.get("accuracies")
+    values = found.get(arm) if isinstance(found, dict) else None
+    return list(values) if isinstance(values, list) else []
+
+
+def accuracies(row: Row, arm: str) -> list[float]:
+    """The arm's per-seed test accuracies (%) of the seeds that did not diverge (`per_seed`, None dropped)."""
+    return [a for a in per_seed(row, arm) if a is not None]
+
+
+def all_accuracies(row: Row) -> dict[str, list[float]]:
+    """{arm: `accuracies(row, arm)`} of every arm the row holds a non-diverged seed of, in the row's order."""
+    found = row.get("accuracies")
+    out = {arm: accuracies(row, arm) for arm in (found if isinstance(found, dict) else {})}
+    return {arm: acc for arm, acc in out.items() if acc}
+
+
+def sizes(row: Row) -> dict[str, int]:
+    """The exact sizes in bytes the row measured (`row["sizes"]`, e.g. {"fp32_serialized": 475797});
+    {} for a row recorded before /3."""
+    found = row.get("sizes")
+    return {name: v for name, v in (found.items() if isinstance(found, dict) else ())
+            if isinstance(v, int) and not isinstance(v, bool)}
+
+
+def size(row: Row, name: str) -> int | None:
+    """One of `sizes(row)`, e.g. size(row, "int8_serialized"); None where not measured."""
+    return sizes(row).get(name)
 
 
 def source_of(row: Row) -> str:
