@@ -90,3 +90,28 @@ def test_CH_10_confusions(judge, device, case):
     3 seeds at 1 epoch (width 1000, quick: too few to decide) / 10 at 100 and 50 (paper).
     Timed: test-set inference of one model of the part."""
     judge("CH-10", device, **case)
+
+
+@pytest.mark.parametrize("device", DEVICES)
+def test_CH_7_500_epochs_overfit(judge, device):
+    """CH-7: lr 1e-4 for 500 epochs overfits: 100% train accuracy, test accuracy below the
+    100-epoch model's. One run per seed read at epochs 100 and 500 (one-sided 95%), train accuracy
+    on the full train split in eval mode; n = 10 (paper). Quick reads the 100-epoch run: UNTESTED."""
+    judge("CH-7", device)
+
+
+@pytest.mark.parametrize("device", DEVICES)
+def test_CH_8_more_epochs_and_full_train_accuracy(judge, device):
+    """CH-8: 100 epochs beat 50 at lr 1e-3 (the same run read at both, one-sided 95%), and lr 1e-4
+    reaches 100% train accuracy (full train split, eval mode, ≥ 99.95%). n = 5 (quick) / 10 seeds
+    at the source's 100 epochs. Timed: the train-split evaluation of one lr 1e-4 model."""
+    judge("CH-8", device)
+
+
+@claim_cases("CH-11")
+@pytest.mark.parametrize("device", DEVICES)
+def test_CH_11_batch1_throughput(judge, device, case):
+    """CH-11: batch 1 is terrible for training throughput (per-sample time ≥ 5× batch 50's) and a
+    GPU does not help at batch 1 (its advantage ≤ 1.2×; needs CUDA, else UNTESTED). Alternating
+    rounds in one run (3 quick, 5 paper). Timed: one batch-1 run."""
+    judge("CH-11", device, **case)

@@ -78,3 +78,13 @@ def test_CTRL_1_same_model_twice(judge, device):
     """Control: the same cached model evaluated twice flips no test image (n = 5 seeds ×
     10,000 images). A failure reports the harness as broken. Timed: one re-evaluation."""
     judge("CTRL-1", device)
+
+
+@claim_cases("BI-6")
+@pytest.mark.parametrize("device", DEVICES)
+def test_BI_6_deep_nets_converge_slower(judge, device, case):
+    """BI-6: 8–10 layers converge more slowly and less stably than 2–4. Per seed, deep vs the
+    mean of depths 2 and 4 (the fp32 Adam runs of BI-1 … BI-4, test loss every epoch): epochs
+    to the test-loss level every shallow run reaches, and the summed epoch-to-epoch rises of the
+    test loss; one-sided 95% superiority each, n = 5 (quick) / 10 seeds; both must hold."""
+    judge("BI-6", device, **case)

@@ -84,3 +84,22 @@ def test_SZ_10_distinct_rounded_values(judge, device):
     (quick; 10 paper) rounded to d = 1 (judged: ≤ 19 in every seed) and d = 2, 3, 4 (reported).
     No statistics: the count is exact. Timed: the d = 1 count."""
     judge("SZ-10", device)
+
+
+@claim_cases("SZ-8")
+@pytest.mark.parametrize("device", DEVICES)
+def test_SZ_8_clipping_times(judge, device, case):
+    """SZ-8: under AMP and clipping, training and evaluation times are nearly the same for fp16
+    and fp32 and across clip values. Alternating rounds in one run (3 quick, 5 paper): every
+    ratio's 90% CI inside [0.8, 1.25]. Expected device-dependent (amp-fp16 is emulated on a CPU).
+    Timed: one amp-fp16 run at clip 0.5."""
+    judge("SZ-8", device, **case)
+
+
+@claim_cases("SZ-9")
+@pytest.mark.parametrize("device", DEVICES)
+def test_SZ_9_fp32_most_stable_across_clips(judge, device, case):
+    """SZ-9: fp32 accuracy is the most stable across clip values. SZ-4's runs; per seed the sd of
+    the accuracy across clip values, Δ = sd(amp-fp16) − sd(fp32) > 0, one-sided 95% percentile
+    bootstrap over n = 5 (quick) / 10 seeds. Quick: SZ-4's 100 steps and 2 clip values (UNTESTED)."""
+    judge("SZ-9", device, **case)

@@ -53,3 +53,12 @@ def test_TD_5_penultimate_separates_classes(judge, device):
     fixed 2,000-image test subset (superiority over seeds); silhouette and a 2-D PCA
     embedding reported. Timed: activations + 5-NN of one model."""
     judge("TD-5", device)
+
+
+@pytest.mark.parametrize("device", DEVICES)
+def test_TD_6_later_layers_more_class_specific(judge, device):
+    """TD-6: early layers learn general features, later layers digit-specific ones. Mean class
+    selectivity (Morcos et al.) of conv1, conv2 and the FC layer of the Adam + dropout CNN on 2,000
+    test images; Δ = SI(fc) − SI(conv1) > 0 over paired seeds, one-sided 95%; n = 5 (quick, 1
+    epoch: UNTESTED) / 10. Timed: the selectivity of one model."""
+    judge("TD-6", device)

@@ -55,6 +55,8 @@ __all__ = [
     "at_most",
     "at_most_images",
     "bootstrap_mean_ci",
+    "bootstrap_superiority",
+    "mean_at_least",
     "equivalence",
     "equivalence_images",
     "lower_bound",
@@ -163,6 +165,20 @@ def lower_bound(deltas, confidence: float = 0.95) -> Interval:
     return Interval(m, m - float(sps.t.ppf(conf, d.size - 1)) * se, math.inf, conf, d.size)
 
 
+def mean_at_least(values, threshold: float, confidence: float = 0.95) -> tuple[Verdict, Interval]:
+    """Does the mean of `values` reach `threshold`? HOLDS if the one-sided `confidence` lower
+    t bound is ≥ threshold, FAILS if the one-sided upper bound is below it, else
+    INCONCLUSIVE; the interval is [lower bound, upper bound] (each one-sided at `confidence`)."""
+    low, high = lower_bound(values, confidence), upper_bound(values, confidence)
+    if low.low >= threshold:
+        verdict = Verdict.HOLDS
+    elif high.high < threshold:
+        verdict = Verdict.FAILS
+    else:
+        verdict = Verdict.INCONCLUSIVE
+    return verdict, Interval(low.estimate, low.low, high.high, low.confidence, low.n)
+
+
 def sd_interval(values, confidence: float = 0.90) -> Interval:
     """The sample sd of `values` (e.g. accuracies over folds) with its two-sided χ² interval:
     [s·√((n−1)/χ²_{(1+c)/2}), s·√((n−1)/χ²_{(1−c)/2})] on n − 1 degrees of freedom (exact for
@@ -182,19 +198,42 @@ def bootstrap_mean_ci(
     `n_resamples` times (numpy Generator seeded with `seed`, so reruns agree) and take the
     (1−c)/2 and (1+c)/2 quantiles of the resampled means. Estimate is the sample mean."""
     d, conf = _deltas(deltas), check_confidence(confidence)
+    m, _ = _mean_se(d)
+    means = _bootstrap_means(d, n_resamples, seed)
+    low, high = np.quantile(means, [(1 - conf) / 2, (1 + conf) / 2])
+    return Interval(m, float(low), float(high), conf, d.size)
+
+
+def _bootstrap_means(d: np.ndarray, n_resamples: int, seed: int) -> np.ndarray:
+    """`n_resamples` means of the seeds resampled with replacement (numpy Generator seeded
+    with `seed`, so reruns agree)."""
     if n_resamples < 1:
         raise StatsInputError(f"n_resamples must be at least 1, got {n_resamples}")
-    m, _ = _mean_se(d)
     if np.ptp(d) == 0:
-        return Interval(m, m, m, conf, d.size)
+        return np.full(n_resamples, float(d[0]))
     rng = np.random.default_rng(seed)
     means = np.empty(n_resamples)
     rows = max(1, 2**20 // d.size)  # bound memory for long inputs
     for start in range(0, n_resamples, rows):
         stop = min(start + rows, n_resamples)
         means[start:stop] = d[rng.integers(0, d.size, size=(stop - start, d.size))].mean(axis=1)
-    low, high = np.quantile(means, [(1 - conf) / 2, (1 + conf) / 2])
-    return Interval(m, float(low), float(high), conf, d.size)
+    return means
+
+
+def bootstrap_superiority(a, b, confidence: float = 0.95, n_resamples: int = 10_000, seed: int = 0) -> Judgement:
+    """`superiority` ("B beats A", Δ = b − a > 0) with one-sided percentile-bootstrap bounds
+    over the seeds instead of t bounds, for a per-seed Δ far from normal (a difference of two
+    standard deviations). HOLDS if the lower bound (the 1 − c quantile of the resampled means)
+    is above 0, FAILS if the upper bound (the c quantile) is below 0. `p_fail`: the share of
+    resampled means ≥ 0, so FAILS ⇔ p_fail < 1 − c up to the quantile's interpolation."""
+    d, conf = paired_deltas(a, b), check_confidence(confidence)
+    m, _ = _mean_se(d)
+    means = _bootstrap_means(d, n_resamples, seed)
+    low, high = (float(q) for q in np.quantile(means, [1 - conf, conf]))
+    verdict, shown = _superiority_verdict(Interval(m, low, math.inf, conf, d.size),
+                                          Interval(m, -math.inf, high, conf, d.size))
+    return Judgement(verdict, m, shown, d.size, SUPERIORITY, p_fail=float(np.mean(means >= 0)),
+                     fail_alpha=1 - conf)
 
 
 # ---------------------------------------------------------------------------- verdicts

@@ -12,7 +12,11 @@ from . import (  # noqa: F401  (register)
     chasing_99_arch,
     chasing_99_confusions,
     chasing_99_dynamics,
+    chasing_99_epochs,
+    chasing_99_throughput,
     clipping_claims,
+    clipping_time_stability,
+    depth_convergence,
     depth_precision,
     engine_loop,
     engine_speed,
@@ -22,6 +26,7 @@ from . import (  # noqa: F401  (register)
     rounding_claims,
     rounding_values,
     training_dynamics,
+    training_dynamics_layers,
     training_dynamics_repr,
 )
 from .base import PROFILES, REGISTRY, Claim, ClaimResult, Context, NotInProfile, claim, run_claim

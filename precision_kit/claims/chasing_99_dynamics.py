@@ -28,10 +28,10 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
+from ..activations import each_relu_output
 from ..errors import PrecisionKitError
-from ..evaluate import EVAL_BATCH, model_device_dtype
-from ..precision import matmul_mode
-from ..stats import Interval, lower_bound, superiority, upper_bound
+from ..evaluate import EVAL_BATCH
+from ..stats import Interval, mean_at_least, superiority
 from ..verdicts import Verdict, combine, plain
 from .base import ClaimResult, Context, claim, paired_runs
 from .cases import cases
@@ -42,42 +42,18 @@ STATED_UP_TO = 40.0
 
 
 # ---------------------------------------------------------------------------- dead units
-@torch.no_grad()
 def dead_units(model: nn.Module, images: torch.Tensor, batch_size: int = EVAL_BATCH) -> list[torch.Tensor]:
     """Per nn.ReLU module of `model` (in module order), a bool mask of its units that output 0
     for every image of `images` (a unit: one output feature). Eval mode, fp32 matmuls (no
-    TF32), `batch_size` images at a time; the model's train/eval mode is restored."""
-    relus = [m for m in model.modules() if isinstance(m, nn.ReLU)]
-    if not relus:
-        raise PrecisionKitError(f"dead_units counts ReLU units, but this {type(model).__name__} has no nn.ReLU "
-                                "module (a sigmoid model has no dead ReLUs); pass a ReLU network")
-    if images.shape[0] == 0 or batch_size < 1:
-        raise ValueError(f"expected at least one image and batch_size ≥ 1; found {images.shape[0]} images, "
-                         f"batch_size={batch_size}")
-    fired: list[torch.Tensor | None] = [None] * len(relus)
+    TF32), `batch_size` images at a time (`activations.each_relu_output`)."""
+    fired: dict[int, torch.Tensor] = {}
 
-    def recorder(i: int):
-        def record(module, inputs, output):
-            now = (output.reshape(output.shape[0], -1) != 0).any(0)
-            fired[i] = now if fired[i] is None else fired[i] | now
-        return record
+    def record(i: int, output: torch.Tensor) -> None:
+        now = (output.reshape(output.shape[0], -1) != 0).any(0)
+        fired[i] = now if i not in fired else fired[i] | now
 
-    device, dtype = model_device_dtype(model)
-    handles = [m.register_forward_hook(recorder(i)) for i, m in enumerate(relus)]
-    was_training = model.training
-    model.eval()
-    try:
-        with matmul_mode("fp32", device):
-            for chunk in images.split(batch_size):
-                model(chunk.to(device=device, dtype=dtype))
-    finally:
-        for h in handles:
-            h.remove()
-        model.train(was_training)
-    if any(f is None for f in fired):
-        raise PrecisionKitError("a ReLU module of the model was never called in its forward pass; dead_units "
-                                "needs every ReLU on the path from input to output")
-    return [~f.cpu() for f in fired]
+    n = each_relu_output(model, images, record, batch_size)
+    return [~fired[i].cpu() for i in range(n)]
 
 
 def dead_percent(masks: Sequence[torch.Tensor]) -> tuple[float, list[float]]:
@@ -109,14 +85,7 @@ class Share:
 def large_share(percents: Sequence[float], threshold: float = LARGE_SHARE, confidence: float = 0.95) -> Share:
     """HOLDS if the one-sided `confidence` lower t bound of the mean dead percent is ≥
     `threshold`; FAILS if the one-sided upper bound is below it; else INCONCLUSIVE."""
-    low, high = lower_bound(percents, confidence), upper_bound(percents, confidence)
-    if low.low >= threshold:
-        verdict = Verdict.HOLDS
-    elif high.high < threshold:
-        verdict = Verdict.FAILS
-    else:
-        verdict = Verdict.INCONCLUSIVE
-    return Share(verdict, Interval(low.estimate, low.low, high.high, confidence, low.n), threshold)
+    return Share(*mean_at_least(percents, threshold, confidence), threshold)
 
 
 def more_dead(high_lr: Sequence[float], low_lr: Sequence[float]):

@@ -7,19 +7,12 @@ reports 0.01 as the lowest-accuracy and 0.5 as the highest-accuracy setting.
 from __future__ import annotations
 
 from ..evaluate import evaluate
-from ..experiment import Arm, dataset, run_seeds
+from ..experiment import dataset, run_seeds
 from ..stats import equivalence
 from .base import ClaimResult, Context, claim, paired_accuracies, seed_accuracies
 from .cases import cases
-from .parameter_precision_setup import SOURCE, arm
+from .parameter_precision_setup import CLIPS, QUICK_CLIPS, SOURCE, arm, clip_arm
 from .report_data import train_seconds
-
-CLIPS = (0.01, 0.05, 0.1, 0.5, 1.0)
-QUICK_CLIPS = (0.01, 0.5)  # the two values the source names (lowest and highest accuracy)
-
-
-def clip_arm(ctx: Context, mode: str, value: float, precision: str) -> Arm:
-    return arm(ctx, precision, clip=mode, clip_value=value, max_steps=ctx.pick(100, None, "steps per run"))
 
 
 @claim(

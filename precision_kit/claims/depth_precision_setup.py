@@ -44,6 +44,6 @@ def depth_arm(ctx: Context, depth: int, precision: str = "fp32", setup: str = "a
         batch_size=ctx.pick(128, 64, "batch size") if reduced else 64,
         lr=1e-3,
         precision=precision,
-        evaluation="final",
+        evaluation="epoch",  # the test loss of every epoch: BI-6's convergence, the report's Figure 2
     ).replace(**SETUPS[setup])
     return Arm(ModelSpec("mlp", depth=depth, width=128, init="xavier_uniform"), config)

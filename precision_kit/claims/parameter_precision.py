@@ -7,8 +7,6 @@ Setup, model, budgets and the helpers they share (`arm`, `SPEC`, `better_note`, 
 
 from __future__ import annotations
 
-import math
-from dataclasses import dataclass
 from functools import lru_cache
 
 from ..evaluate import evaluate
@@ -21,9 +19,9 @@ from . import eps_control
 from .base import ClaimResult, Context, claim, paired_accuracies, seed_accuracies
 from .cases import cases
 from .parameter_precision_setup import SOURCE, SPEC, arm, better_note
+from .ratio_bounds import RATIO_BAND, ratio_judgement
 
 TIMING_PRECISIONS = ("fp64", "fp32", "fp16", "bf16")
-RATIO_BAND = (0.8, 1.25)  # "nearly identical": within ±20%, symmetric on a log scale
 
 
 # ---------------------------------------------------------------------------- SZ-1
@@ -94,46 +92,6 @@ def sz1(ctx: Context, precision: str = "fp16") -> ClaimResult:
 
 
 # ---------------------------------------------------------------------------- SZ-2
-
-
-@dataclass(frozen=True)
-class RatioJudgement:
-    """Time ratio arm/reference over alternating rounds: geometric mean, 90% t-CI of the mean
-    log ratio, and the verdict against `band` (HOLDS: CI inside; FAILS: CI entirely outside)."""
-
-    ratio: float
-    low: float
-    high: float
-    n: int
-    band: tuple[float, float]
-    verdict: Verdict
-
-    def text(self) -> str:
-        return f"×{self.ratio:.2f} (90% CI [×{self.low:.2f}, ×{self.high:.2f}])"
-
-    def to_dict(self) -> dict:
-        return {"ratio": self.ratio, "low": self.low, "high": self.high, "n": self.n,
-                "band": list(self.band), "verdict": str(self.verdict)}
-
-
-def ratio_judgement(ref_seconds, arm_seconds, band=RATIO_BAND) -> RatioJudgement:
-    """Judge per-round ratios arm/ref (paired by round) against `band` on the log scale."""
-    if len(ref_seconds) != len(arm_seconds):
-        raise ValueError(f"{len(ref_seconds)} reference times but {len(arm_seconds)} arm times; "
-                         "rounds are paired, pass one time of each per round")
-    if min(*ref_seconds, *arm_seconds) <= 0:
-        raise ValueError("times must be positive seconds")
-    logs = [math.log(a / r) for r, a in zip(ref_seconds, arm_seconds, strict=True)]
-    ci = mean_ci(logs, 0.90)
-    lo, hi = math.log(band[0]), math.log(band[1])
-    if lo <= ci.low and ci.high <= hi:
-        verdict = Verdict.HOLDS
-    elif ci.low > hi or ci.high < lo:
-        verdict = Verdict.FAILS
-    else:
-        verdict = Verdict.INCONCLUSIVE
-    return RatioJudgement(math.exp(ci.estimate), math.exp(ci.low), math.exp(ci.high), ci.n,
-                          tuple(band), verdict)
 
 
 def timing_config(ctx: Context, precision: str, seed: int = 0) -> TrainConfig:

@@ -39,6 +39,16 @@ def arm(ctx: Context, precision: str = "fp32", **config) -> Arm:
     return Arm(SPEC, base.replace(**config))
 
 
+CLIPS = (0.01, 0.05, 0.1, 0.5, 1.0)  # SZ-4, SZ-8, SZ-9: the source's clip values (Figures 7–9)
+QUICK_CLIPS = (0.01, 0.5)  # the two values the source names (lowest and highest accuracy)
+
+
+def clip_arm(ctx: Context, mode: str, value: float, precision: str) -> Arm:
+    """SZ-4's arm (SZ-8 and SZ-9 read it): `precision` with gradient clipping `mode` ("norm" or
+    "value") at `value`; quick caps it at 100 steps (amp-fp16 is emulated on a CPU)."""
+    return arm(ctx, precision, clip=mode, clip_value=value, max_steps=ctx.pick(100, None, "steps per run"))
+
+
 def fp32_runs(ctx: Context):
     """The fp32 arm of every seed, less the runs that diverged (SZ-5, SZ-6 and SZ-10 read them)."""
     return [r for r in run_seeds(arm(ctx), ctx.seeds(), ctx.device, ctx.root) if not r.diverged]

@@ -11,8 +11,6 @@ from __future__ import annotations
 import math
 import statistics
 
-import torch
-
 from ..evaluate import forward_split
 from ..experiment import dataset
 from ..modality import silverman_test
@@ -28,11 +26,20 @@ from .training_dynamics_measures import (
     silhouette,
     weight_layers,
 )
-from .training_dynamics_setup import SOURCE, budget_note, cnn_arm, runs, shuffled_labels
+from .training_dynamics_setup import (
+    SOURCE,
+    SUBSET,
+    SUBSET_SEED,
+    budget_note,
+    cnn_arm,
+    fixed_test_subset,
+    runs,
+    shuffled_labels,
+)
 
 SHAPE_STATS = ("w1", "modes", "bimodality", "kurtosis")
 EARLY_STEPS = 50  # quick TD-4: a first checkpoint inside the single epoch
-SUBSET, SUBSET_SEED, EMBED_POINTS, K = 2000, 2002, 500, 5  # TD-5
+EMBED_POINTS, K = 500, 5  # TD-5
 
 
 def _checkpoints(ctx: Context, main, early) -> list[tuple[str, dict]]:
@@ -162,14 +169,6 @@ def td4(ctx: Context) -> ClaimResult:
         timed=lambda: WeightRecorder().on_epoch(0, model),  # the per-checkpoint shape analysis
         timed_device="cpu",  # the model is loaded on the CPU and the statistics run there
     )
-
-
-def fixed_test_subset(ctx: Context, arm):
-    """A fixed 2,000-image test subset (its own generator), images on ctx.device, labels on CPU."""
-    test = dataset(arm, ctx.device, ctx.root).test
-    idx = torch.randperm(len(test), generator=torch.Generator().manual_seed(SUBSET_SEED))[:SUBSET]
-    idx = idx.sort().values.to(test.images.device)
-    return test.images[idx], test.labels[idx].cpu()
 
 
 @claim(

@@ -30,7 +30,7 @@ from dataclasses import replace
 import torch
 
 from ..data import Dataset, Split
-from ..experiment import Arm, ModelSpec, run_seeds
+from ..experiment import Arm, ModelSpec, dataset, run_seeds
 from ..train import TrainConfig
 from .base import Context
 from .training_dynamics_measures import WeightRecorder
@@ -70,6 +70,17 @@ def shuffled_labels(data: Dataset, seed: int = SHUFFLE_SEED) -> Dataset:
     perm = torch.randperm(len(data.train), generator=torch.Generator().manual_seed(seed))
     labels = data.train.labels[perm.to(data.train.labels.device)]
     return replace(data, train=Split(data.train.images, labels))
+
+
+SUBSET, SUBSET_SEED = 2000, 2002  # TD-5 and TD-6: a fixed test subset
+
+
+def fixed_test_subset(ctx: Context, arm):
+    """A fixed 2,000-image test subset (its own generator), images on ctx.device, labels on CPU."""
+    test = dataset(arm, ctx.device, ctx.root).test
+    idx = torch.randperm(len(test), generator=torch.Generator().manual_seed(SUBSET_SEED))[:SUBSET]
+    idx = idx.sort().values.to(test.images.device)
+    return test.images[idx], test.labels[idx].cpu()
 
 
 def budget_note(ctx: Context) -> str:

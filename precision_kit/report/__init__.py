@@ -76,7 +76,7 @@ def write_report(run_path: Path, out_dir: Path, other_path: Path | None = None) 
     with styled():
         for spec in FIGURES:
             try:
-                plot: Plot = spec.make(rows, other_rows)
+                plot: Plot = spec.make(all_rows if spec.all_devices else rows, other_rows)
             except Skip as skip:
                 (out_dir / f"{spec.name}.png").unlink(missing_ok=True)  # an older report's, no longer true
                 outcomes.append(FigureOutcome(spec.name, spec.heading, skipped=str(skip)))

@@ -1,5 +1,6 @@
 """The report's figures, in report order: one entry per figure, each a function
-`make(rows, other_rows) -> Plot` that raises `Skip` when the run holds no data for it.
+`make(rows, other_rows) -> Plot` that raises `Skip` when the run holds no data for it. `rows`
+are the rows of the run's primary device, or of every device for a spec with `all_devices`.
 Importing this module imports matplotlib (see `style.require_matplotlib`)."""
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ class FigureSpec:
     name: str  # the PNG's file stem
     heading: str  # the report's heading for the figure
     make: Callable[..., Plot]
+    all_devices: bool = False  # drawn from every device's rows, not only the run's primary device's
 
 
 FIGURES: tuple[FigureSpec, ...] = (
@@ -25,6 +27,8 @@ FIGURES: tuple[FigureSpec, ...] = (
                fig_depth.precisions_at_fixed_depth),
     FigureSpec("000-fig4-metrics-table", "000 Figure 4 · BI-1, BI-3, BI-4: metrics per precision and depth",
                fig_depth.metrics_table),
+    FigureSpec("000-bi6-convergence-by-depth", "000 Figure 3 · BI-6: test loss per epoch by depth",
+               fig_depth.convergence_by_depth),
     FigureSpec("001-fig5-time-per-dtype", "001 Figure 5 · SZ-2: training and evaluation time per dtype",
                fig_params.times_per_dtype),
     FigureSpec("001-fig7-9-clipping", "001 Figures 7–9 · SZ-4: accuracy and time vs clip value",
@@ -46,6 +50,10 @@ FIGURES: tuple[FigureSpec, ...] = (
                fig_chasing.confusion_matrices),
     FigureSpec("003-loss-curves", "003 · CH-1 … CH-6: loss curves of the MLP variations",
                fig_chasing.loss_curves),
+    FigureSpec("003-ch7-accuracy-vs-epoch", "003 Version 6 · CH-7: test accuracy vs epoch to 500 epochs",
+               fig_chasing.accuracy_vs_epoch),
+    FigureSpec("003-ch11-time-per-sample", "003 Version 8 · CH-11: training time per sample vs batch size per device",
+               fig_chasing.time_per_sample, all_devices=True),
     FigureSpec("size-vs-accuracy", "000, 001 · BI-2, BI-3, SZ-5: model size vs accuracy",
                fig_cross.size_vs_accuracy),
     FigureSpec("device-times", "All timed cases: this run's device vs the other run's (--other)",
