@@ -62,3 +62,12 @@ def test_TD_6_later_layers_more_class_specific(judge, device):
     test images; Δ = SI(fc) − SI(conv1) > 0 over paired seeds, one-sided 95%; n = 5 (quick, 1
     epoch: UNTESTED) / 10. Timed: the selectivity of one model."""
     judge("TD-6", device)
+
+
+@pytest.mark.parametrize("device", DEVICES)
+def test_TD_7_dropout_helps_deeper_cnns_more(judge, device):
+    """TD-7: dropout helps particularly for deeper architectures. Dropout gain (acc with 0.5 −
+    without) per seed on the source's CNN (TD-3's arms) and on a deeper one (a third
+    convolution); Δ = gain(deeper) − gain(source's) > 0, one-sided 95%; n = 5 (quick, 1 epoch:
+    UNTESTED) / 10 (paper, 20 epochs)."""
+    judge("TD-7", device)

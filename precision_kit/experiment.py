@@ -37,7 +37,8 @@ MODEL_KINDS = ("mlp", "cnn")
 
 @dataclass(frozen=True)
 class ModelSpec:
-    """What to build: `mlp(depth, width, activation, init)` or `cnn(dropout, init)`."""
+    """What to build: `mlp(depth, width, activation, init)` or `cnn(dropout, init, depth)` (a
+    cnn's depth counts its convolutional layers: 2, the source's, or 3)."""
 
     kind: str = "mlp"
     depth: int = 2
@@ -53,13 +54,14 @@ class ModelSpec:
 
     def build(self, seed: int) -> nn.Module:
         if self.kind == "cnn":
-            return cnn(self.dropout, init=self.init, seed=seed)
+            return cnn(self.dropout, init=self.init, seed=seed, depth=self.depth)
         return mlp(self.depth, self.width, self.activation, self.init, seed=seed)
 
     @property
     def label(self) -> str:
         if self.kind == "cnn":
-            return f"cnn(dropout={self.dropout})"
+            conv = "" if self.depth == 2 else f"{self.depth} conv, "
+            return f"cnn({conv}dropout={self.dropout})"
         widths = self.width if isinstance(self.width, tuple) else (self.width,) * self.depth
         act = "" if self.activation == "relu" else f" {self.activation}"
         return "mlp 784-" + "-".join(map(str, widths)) + "-10" + act

@@ -104,28 +104,37 @@ def mlp(
     return model
 
 
-def cnn(dropout: float = 0.5, init: str = "default", seed: int = 0) -> nn.Sequential:
+CNN_DEPTHS = (2, 3)  # convolutional layers: the source's CNN, and TD-7's deeper member of its family
+
+
+def cnn(dropout: float = 0.5, init: str = "default", seed: int = 0, depth: int = 2) -> nn.Sequential:
     """Source 002's CNN: conv3×3(32) → ReLU → maxpool2 → conv3×3(64) → ReLU → maxpool2 →
     FC 128 → ReLU → dropout → 10. The source gives no kernel size; 3×3 unpadded is the
     common choice for this shape (28 → 26 → 13 → 11 → 5, so the FC sees 64·5·5 = 1600).
     `dropout=0` gives the no-dropout arm of claim TD-3 with otherwise identical weights.
+    `depth=3` inserts a third convolution, conv3×3(64, padding 1) → ReLU, before the second
+    pooling (the FC still sees 1600): the deeper member of the family claim TD-7 needs.
     """
     if not 0.0 <= dropout < 1.0:
         raise ValueError(f"dropout must be a probability in [0, 1); found {dropout!r}")
     _check_choice("init", init, INITS)
+    if depth not in CNN_DEPTHS:
+        raise ValueError(f"a cnn has {' or '.join(map(str, CNN_DEPTHS))} convolutional layers; found depth={depth!r}")
     with _own_rng():
-        model = _cnn_layers(dropout)
+        model = _cnn_layers(dropout, depth)
     _init_(model, init, torch.Generator().manual_seed(seed))
     return model
 
 
-def _cnn_layers(dropout: float) -> nn.Sequential:
+def _cnn_layers(dropout: float, depth: int = 2) -> nn.Sequential:
+    third = [nn.Conv2d(64, 64, 3, padding=1), nn.ReLU()] if depth == 3 else []
     return nn.Sequential(
         nn.Conv2d(1, 32, 3),
         nn.ReLU(),
         nn.MaxPool2d(2),
         nn.Conv2d(32, 64, 3),
         nn.ReLU(),
+        *third,
         nn.MaxPool2d(2),
         nn.Flatten(),
         nn.Linear(64 * 5 * 5, 128),

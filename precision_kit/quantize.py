@@ -18,7 +18,7 @@ from torch import nn
 
 from precision_kit.errors import PrecisionKitError, UnsupportedError
 
-INT8_BACKENDS = ("torch.ao", "torchao-dynamic", "torchao-weight-only")
+INT8_BACKENDS = ("torch.ao", "torchao-dynamic", "torchao-weight-only", "onnxruntime-dynamic")
 
 # Quantized engines able to run `torch.ao` dynamic INT8 Linear on CPU, in order of preference.
 _PREFERRED_ENGINES = ("x86", "fbgemm", "qnnpack")
@@ -97,6 +97,8 @@ def quantized_layer_types(model: nn.Module) -> dict[str, str]:
     modules, reported as ``torch.nn.Linear(weight=<weight type>)`` where the weight type is the
     torchao tensor subclass (e.g. ``Int8Tensor``) or ``Parameter[float32]`` for a float layer.
     """
+    if hasattr(model, "layer_ops"):  # onnxruntime: the integer op each former Linear runs as
+        return {name: f"onnxruntime.{op}" for name, op in model.layer_ops.items()}
     dynamic_linear = torch.ao.nn.quantized.dynamic.Linear
     types: dict[str, str] = {}
     for name, mod in model.named_modules():
@@ -144,6 +146,9 @@ def quantize_int8(model: nn.Module, backend: str = "torch.ao") -> nn.Module:
       weights, per-token INT8 activations, integer matmul).
     * ``"torchao-weight-only"``: torchao ``Int8WeightOnlyConfig`` (INT8 weights, float
       activations; on CPU the INT8 weights are cast to float inside the matmul).
+    * ``"onnxruntime-dynamic"``: the model (an MLP) written as ONNX and quantized by
+      onnxruntime's ``quantize_dynamic`` (per-tensor INT8 weights, activations quantized at run
+      time), run by an onnxruntime session (`precision_kit.onnx_int8`; needs the onnx extra).
 
     Dynamic quantization is a CPU feature, so the copy is moved to the CPU in float32 and eval
     mode whatever the input's device and dtype. Afterwards every former `nn.Linear` is checked to
@@ -164,6 +169,14 @@ def quantize_int8(model: nn.Module, backend: str = "torch.ao") -> nn.Module:
             f"quantize_int8 quantizes nn.Linear layers, but the {type(model).__name__} given has "
             f"none; pass a model with at least one nn.Linear."
         )
+    if backend == "onnxruntime-dynamic":
+        from .onnx_int8 import quantize_onnx_dynamic  # optional dependency: imported lazily
+
+        quantized = quantize_onnx_dynamic(_cpu_fp32_eval_copy(model))
+        missing = sorted(set(former_linears) - set(quantized.layer_ops))
+        if missing:
+            raise PrecisionKitError(f"backend {backend!r} left layer(s) {missing} unquantized")
+        return quantized
     if backend == "torch.ao":
         work = _cpu_fp32_eval_copy(model)
         with _quantized_engine():

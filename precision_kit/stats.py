@@ -68,6 +68,7 @@ __all__ = [
     "paired_deltas",
     "sd_interval",
     "superiority",
+    "superiority_of_deltas",
     "superiority_images",
     "tango_interval",
     "upper_bound",
@@ -319,7 +320,13 @@ def at_most(a, b, bound: float, confidence: float = 0.95) -> Judgement:
 def superiority(a, b, confidence: float = 0.95) -> Judgement:
     """Claim "B beats A" (Δ > 0), with one-sided t bounds at `confidence`. The line shows
     the lower bound, or the upper bound when that one proves a FAIL."""
-    d = paired_deltas(a, b)
+    return superiority_of_deltas(paired_deltas(a, b), confidence)
+
+
+def superiority_of_deltas(deltas, confidence: float = 0.95) -> Judgement:
+    """`superiority` on per-seed Δ given directly (e.g. a difference of two differences of
+    accuracies, which is no accuracy itself)."""
+    d = _deltas(deltas)
     verdict, shown = _superiority_verdict(lower_bound(d, confidence), upper_bound(d, confidence))
     return Judgement(verdict, shown.estimate, shown, shown.n, SUPERIORITY,
                      p_fail=p_below(d, 0.0), fail_alpha=1 - shown.confidence)

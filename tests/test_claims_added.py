@@ -1,5 +1,5 @@
-"""The claims the ledger missed (issue 12): every judged part of BI-6, SZ-8, SZ-9, TD-6, CH-7,
-CH-8 and CH-11 FAILS on data that contradicts it, HOLDS on data that agrees, and is INCONCLUSIVE
+"""The claims the ledger missed (issue 12): every judged part of BI-6, SZ-8, SZ-9, TD-6, TD-7,
+CH-7, CH-8 and CH-11 FAILS on data that contradicts it, HOLDS on data that agrees, and is INCONCLUSIVE
 at its boundary. (Each judge also runs end to end at a smoke budget: test_claims_smoke.py.)"""
 
 from __future__ import annotations
@@ -11,6 +11,7 @@ from precision_kit.claims.chasing_99_epochs import FULL_TRAIN, judge_more_epochs
 from precision_kit.claims.chasing_99_throughput import NO_HELP, TERRIBLE, judge_gpu_help, judge_throughput
 from precision_kit.claims.clipping_time_stability import clip_spread, judge_clip_times, judge_stability
 from precision_kit.claims.depth_convergence import epochs_to, judge_convergence, rises
+from precision_kit.claims.training_dynamics_deeper import judge_deeper_gain
 from precision_kit.claims.training_dynamics_layers import class_selectivity, judge_layers
 from precision_kit.verdicts import Verdict
 
@@ -150,3 +151,14 @@ def test_td6_holds_when_the_last_layer_is_more_selective_and_fails_when_the_firs
     falling = [[0.50 + 0.02 * s, 0.30, 0.12 + 0.01 * s] for s in range(5)]  # contradicts the claim
     assert judge_layers(falling).verdict == F
     assert judge_layers([[0.2, 0.2, 0.21], [0.2, 0.2, 0.19], [0.2, 0.2, 0.2]]).verdict == INC
+
+
+# ---------------------------------------------------------------- TD-7
+
+
+def test_td7_holds_when_dropout_helps_the_deeper_cnn_more_and_fails_when_less():
+    shallow_gain = [0.05, 0.10, 0.00, 0.08, 0.04]
+    deep_gain = [0.40, 0.35, 0.50, 0.45, 0.38]
+    assert judge_deeper_gain(shallow_gain, deep_gain).verdict == H
+    assert judge_deeper_gain(deep_gain, shallow_gain).verdict == F  # helps the deeper one less: contradicts
+    assert judge_deeper_gain([0.1, 0.3, 0.2, 0.25, 0.15], [0.2, 0.1, 0.3, 0.15, 0.25]).verdict == INC

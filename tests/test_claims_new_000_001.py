@@ -215,7 +215,7 @@ def test_bi7_skips_an_uninstalled_backend_and_reports_it_in_other_cases(syntheti
     real = int8_speed.quantize_int8
 
     def without_torchao(model, backend="torch.ao"):
-        if backend.startswith("torchao"):
+        if backend.startswith("torchao") or backend.startswith("onnxruntime"):
             raise UnsupportedError(f"backend {backend!r} needs torchao, which is not installed")
         return real(model, backend)
 
@@ -224,8 +224,9 @@ def test_bi7_skips_an_uninstalled_backend_and_reports_it_in_other_cases(syntheti
         int8_speed.bi7(synthetic.ctx, batch_size=1, backend="torchao-dynamic")
     result = int8_speed.bi7(synthetic.ctx, batch_size=1, backend="torch.ao")
     assert set(result.figures["judgements"]) == {"torch.ao"} and result.figures["fastest_backend"] == "torch.ao"
-    assert set(result.figures["unavailable_backends"]) == {"torchao-dynamic", "torchao-weight-only"}
-    assert "not measured: torchao-dynamic, torchao-weight-only" in result.note
+    assert set(result.figures["unavailable_backends"]) == {"torchao-dynamic", "torchao-weight-only",
+                                                           "onnxruntime-dynamic"}
+    assert "not measured: torchao-dynamic, torchao-weight-only, onnxruntime-dynamic" in result.note
 
 
 def test_bi7_batch_10000_is_the_whole_test_set_and_needs_that_many_images(synthetic):

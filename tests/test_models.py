@@ -67,6 +67,17 @@ def test_mlp_rejects_bad_arguments(kwargs, message):
         mlp(**kwargs)
 
 
+def test_a_deeper_cnn_has_a_third_convolution_and_shares_weights_across_dropout():
+    deep = cnn(0.5, seed=1, depth=3)
+    assert sum(isinstance(m, torch.nn.Conv2d) for m in deep) == 3 and deep(torch.zeros(2, 1, 28, 28)).shape == (2, 10)
+    no_dropout = cnn(0.0, seed=1, depth=3)
+    assert all(torch.equal(a, b) for a, b in zip(no_dropout.parameters(), deep.parameters(), strict=True))
+    source = [m for m in cnn(0.5, seed=1) if isinstance(m, torch.nn.Conv2d)]
+    assert len(source) == 2  # depth 2 is the source's CNN, unchanged
+    with pytest.raises(ValueError, match="2 or 3 convolutional layers"):
+        cnn(depth=4)
+
+
 def test_cnn_shape_dropout_and_penultimate():
     model = cnn(dropout=0.5)
     assert model(torch.rand(3, 1, 28, 28)).shape == (3, 10)

@@ -14,6 +14,7 @@ from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 from torch import nn
 
+from precision_kit import onnx_int8
 from precision_kit.errors import PrecisionKitError, UnsupportedError
 from precision_kit.quantize import (
     INT8_BACKENDS,
@@ -22,6 +23,7 @@ from precision_kit.quantize import (
     round_tensor,
     round_weights,
 )
+from precision_kit.size import model_size
 
 HAS_TORCHAO = importlib.util.find_spec("torchao") is not None
 DYNAMIC_LINEAR = "torch.ao.nn.quantized.dynamic.modules.linear.Linear"
@@ -64,6 +66,8 @@ def assert_unchanged(model: nn.Module, before: dict[str, torch.Tensor]) -> None:
 def needs_backend(backend: str) -> None:
     if backend.startswith("torchao") and not HAS_TORCHAO:
         pytest.skip("torchao is not installed (pip install torchao)")
+    if backend == "onnxruntime-dynamic" and onnx_int8.available():
+        pytest.skip(onnx_int8.available())
 
 
 # ----------------------------------------------------------------------------- quantize_int8
@@ -73,6 +77,10 @@ def test_quantize_int8_runs_quantized_layers_close_but_not_identical(backend, ma
     needs_backend(backend)
     model = make().eval()
     before = snapshot(model)
+    if backend == "onnxruntime-dynamic" and make is make_cnn:
+        with pytest.raises(UnsupportedError, match="cannot write a Conv2d"):  # it writes MLPs as ONNX
+            quantize_int8(model, backend)
+        return
     qmodel = quantize_int8(model, backend)
     assert_unchanged(model, before)
     assert all(isinstance(m, nn.Linear) for m in model if "Linear" in type(m).__name__)
@@ -83,6 +91,8 @@ def test_quantize_int8_runs_quantized_layers_close_but_not_identical(backend, ma
     for name, kind in types.items():
         if backend == "torch.ao":
             assert kind == DYNAMIC_LINEAR, (name, kind)
+        elif backend == "onnxruntime-dynamic":
+            assert kind in ("onnxruntime.DynamicQuantizeMatMul", "onnxruntime.MatMulInteger"), (name, kind)
         else:
             assert kind == "torch.nn.Linear(weight=Int8Tensor)", (name, kind)
 
@@ -157,7 +167,23 @@ def test_engine_is_restored_after_quantization():
     assert torch.isfinite(qmodel(torch.randn(3, 784))).all()
 
 
-@pytest.mark.parametrize("backend", INT8_BACKENDS[1:])
+def test_missing_onnxruntime_raises_unsupported_with_install_hint(monkeypatch):
+    monkeypatch.setitem(sys.modules, "onnxruntime", None)
+    with pytest.raises(UnsupportedError, match="onnx extra"):
+        quantize_int8(make_mlp(), "onnxruntime-dynamic")
+
+
+def test_the_onnxruntime_model_is_int8_at_8_bits_per_weight_and_about_a_quarter_of_the_size():
+    needs_backend("onnxruntime-dynamic")
+    model = make_mlp().eval()
+    q = quantize_int8(model, "onnxruntime-dynamic")
+    before, after = model_size(model), model_size(q)
+    assert after.bits_per_weight == pytest.approx(8.0, abs=1.0)  # int8 weights, float32 biases
+    assert 0.70 <= after.reduction_vs(before) <= 0.76 and after.n_weights == before.n_weights
+    assert len(q.onnx_bytes) < before.serialized_bytes / 3
+
+
+@pytest.mark.parametrize("backend", ["torchao-dynamic", "torchao-weight-only"])
 def test_missing_torchao_raises_unsupported_with_install_hint(monkeypatch, backend):
     monkeypatch.setitem(sys.modules, "torchao", None)
     with pytest.raises(UnsupportedError, match="pip install torchao") as info:

@@ -26,6 +26,7 @@ from . import (  # noqa: F401  (register)
     rounding_claims,
     rounding_values,
     training_dynamics,
+    training_dynamics_deeper,
     training_dynamics_layers,
     training_dynamics_repr,
 )

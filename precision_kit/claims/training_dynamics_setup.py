@@ -41,7 +41,7 @@ LR_DECAY = 0.95  # per epoch; the source names no schedule
 
 
 def cnn_arm(ctx: Context, optimizer: str = "adam", dropout: float = 0.5, max_steps=None,
-            init: str = "default") -> Arm:
+            init: str = "default", depth: int = 2) -> Arm:
     config = TrainConfig(
         epochs=ctx.pick(1, 20, "epochs"),
         batch_size=128,
@@ -52,7 +52,7 @@ def cnn_arm(ctx: Context, optimizer: str = "adam", dropout: float = 0.5, max_ste
         evaluation="epoch",
         max_steps=max_steps,
     )
-    return Arm(ModelSpec("cnn", dropout=float(dropout), init=init), config)
+    return Arm(ModelSpec("cnn", depth=depth, dropout=float(dropout), init=init), config)
 
 
 def runs(ctx: Context, arm: Arm, data: Dataset | None = None):
