@@ -39,7 +39,7 @@ EXPECTED_WRITTEN = {
 NEWER_FIELDS = {"003-confusion-matrices": "arms", "003-loss-curves": "arms"}
 # Figures of claims the recorded run has no case of: skipped, the reason naming the claim.
 ABSENT_CLAIMS = {"000-bi6-convergence-by-depth": "BI-6", "003-ch7-accuracy-vs-epoch": "CH-7",
-                 "003-ch11-time-per-sample": "CH-11"}
+                 "003-ch9-dead-units-vs-lr": "CH-9", "003-ch11-time-per-sample": "CH-11"}
 PNG = b"\x89PNG\r\n\x1a\n"
 CHROMIUM = next((c for c in ("chromium", "chromium-browser", "google-chrome") if shutil.which(c)), None)
 
@@ -328,7 +328,7 @@ def test_the_figures_read_params_and_typed_accuracies_not_case_strings_or_figure
         assert [len(c.get_offsets()) for c in ax.collections] == [1, 2]  # fp32: seed 1 diverged
 
 
-# ---------------------------------------------------------------- BI-6, CH-7, CH-11: hand-made rows
+# ---------------------------------------------------------------- BI-6, CH-7, CH-9, CH-11: hand-made rows
 
 
 def _ledger_row(claim: str, case: str, params: dict, figures: dict, device: str = "cpu") -> dict:
@@ -363,6 +363,33 @@ def _ch7_row(epochs: int = 100) -> dict:
         "stated": {"epoch 100": 97.44, "epoch 500": 97.2, "train": 100.0}, "train_accuracy_eval": [99.98, None, 100.0]})
 
 
+# CH-9's dead shares (percent) per seed and hidden layer (2 × 50 units), as `dead_percent` computes them.
+CH9_LAYERS = {"lr0.01": [[40.0, 20.0], [30.0, 26.0], [44.0, 30.0], [36.0, 24.0], [50.0, 10.0]],
+              "lr0.0001": [[0.0, 2.0], [2.0, 0.0], [0.0, 0.0], [4.0, 2.0], [0.0, 0.0]]}
+
+
+def _ch9_row(labels=("lr0.01", "lr0.0001")) -> dict:
+    """A CH-9 row with the figures `chasing_99_dynamics.ch9` records, its judgements included
+    (serialized as a ledger row holds them)."""
+    from precision_kit.claims.base import json_safe
+    from precision_kit.claims.chasing_99_dynamics import LARGE_SHARE, STATED_UP_TO, large_share, more_dead
+
+    overall = {label: [sum(layers) / 2 for layers in CH9_LAYERS[label]] for label in labels}
+    figures = {
+        "seeds": [0, 1, 2, 3, 4], "epochs": 100,
+        **{f"dead_percent_{label}": overall[label] for label in labels},
+        **{f"dead_percent_per_layer_{label}": CH9_LAYERS[label] for label in labels},
+        **{f"dead_units_per_layer_{label}": [[round(p / 2) for p in layers] for layers in CH9_LAYERS[label]]
+           for label in labels},
+        "hidden_widths": [50, 50],
+        "large_share_threshold_percent": LARGE_SHARE, "stated_up_to_percent": STATED_UP_TO,
+    }
+    if len(labels) == 2:
+        figures["judgement_more_dead"] = json_safe(more_dead(overall["lr0.01"], overall["lr0.0001"]))
+    figures["judgement_large_share"] = json_safe(large_share(overall["lr0.01"]))
+    return _ledger_row("CH-9", "lr=0.01-vs-0.0001", {}, figures)
+
+
 def _ch11_rows() -> list[dict]:
     def rounds(x: float) -> list[float]:
         return [x * (1 + k / 50) for k in range(3)]
@@ -381,12 +408,12 @@ def _ch11_rows() -> list[dict]:
     ]
 
 
-def test_the_bi6_ch7_ch11_figures_are_written_from_their_rows(typed_run, tmp_path):
+def test_the_bi6_ch7_ch9_ch11_figures_are_written_from_their_rows(typed_run, tmp_path):
     pytest.importorskip("matplotlib")
     from precision_kit.report import write_report
 
     doc = json.loads(typed_run.read_text(encoding="utf-8"))
-    added = _bi6_rows() + [_ch7_row()] + _ch11_rows()
+    added = _bi6_rows() + [_ch7_row(), _ch9_row()] + _ch11_rows()
     run, _ = ledger.write(doc["rows"] + added, tmp_path, doc["machine"], name="with_new_claims")
     summary = write_report(run, tmp_path / "out")
     written = {f.name: f for f in summary.written}
@@ -399,9 +426,11 @@ def test_the_bi6_ch7_ch11_figures_are_written_from_their_rows(typed_run, tmp_pat
     assert "cpu: batch 1 ÷ batch 50 = 20.0×" in note and "cuda: batch 1 ÷ batch 50 = 50.0×" in note  # every device
     note = written["000-bi6-convergence-by-depth"].note
     assert "first reaches the level" in note and "summed epoch-to-epoch rises" in note
+    note = written["003-ch9-dead-units-vs-lr"].note
+    assert "outputs 0 for every one of the training images" in note and "lr 1e-2: 31.0% mean of 5 seeds" in note
 
 
-def test_the_bi6_ch7_ch11_figures_draw_what_their_rows_hold():
+def test_the_bi6_ch7_ch9_ch11_figures_draw_what_their_rows_hold():
     pytest.importorskip("matplotlib")
     from precision_kit.report import fig_chasing, fig_depth, style
 
@@ -436,8 +465,29 @@ def test_the_bi6_ch7_ch11_figures_draw_what_their_rows_hold():
         plot = fig_chasing.time_per_sample(_ch11_rows()[:1] + _ch11_rows()[2:3])
         assert plot.figure.axes[0].get_legend_handles_labels()[1] == ["cpu"]
 
+        plot = fig_chasing.dead_units_vs_lr([_ch9_row()])
+        overall, per_layer = plot.figure.axes[:2]
+        for ax in (overall, per_layer):
+            assert [t.get_text() for t in ax.get_xticklabels()] == ["lr 1e-4", "lr 1e-2"]
+            lines = {ln.get_linestyle(): list(ln.get_ydata()) for ln in ax.lines if len(ln.get_ydata()) == 2
+                     and ln.get_ydata()[0] == ln.get_ydata()[1]}
+            assert lines["--"] == [10.0, 10.0] and lines[":"] == [40.0, 40.0]  # the claim's bar, the source's 40%
+        dots = [c.get_offsets() for c in overall.collections if len(c.get_offsets()) == 5]
+        assert [sorted(float(y) for _, y in d) for d in dots] == [[0.0, 0.0, 1.0, 1.0, 3.0],
+                                                                  [28.0, 30.0, 30.0, 30.0, 37.0]]
+        from matplotlib.collections import LineCollection
 
-def test_the_bi6_ch7_ch11_figures_skip_with_a_reason_without_their_rows(typed_run):
+        bars = [c.get_segments()[0] for c in overall.collections if isinstance(c, LineCollection)
+                and len(c.get_segments()) == 1 and c.get_segments()[0][0][1] == c.get_segments()[0][1][1]]
+        assert [float(seg[0][1]) for seg in bars] == [pytest.approx(1.0), pytest.approx(31.0)]  # the means
+        assert len([c for c in per_layer.collections if len(c.get_offsets()) == 5]) == 4  # 2 layers × 2 lrs
+        assert per_layer.get_legend_handles_labels()[1][:2] == ["hidden layer 1 (50 units)",
+                                                               "hidden layer 2 (50 units)"]
+        assert "lr 1e-4: 1.0% mean of 5 seeds (range 0.0–3.0%)" in plot.note
+        assert "lr 1e-2: 31.0% mean of 5 seeds (range 28.0–37.0%)" in plot.note and "→ HOLDS" in plot.note
+
+
+def test_the_bi6_ch7_ch9_ch11_figures_skip_with_a_reason_without_their_rows(typed_run):
     pytest.importorskip("matplotlib")
     from precision_kit.report import fig_chasing, fig_depth, style
     from precision_kit.report.style import Skip
@@ -446,7 +496,7 @@ def test_the_bi6_ch7_ch11_figures_skip_with_a_reason_without_their_rows(typed_ru
     rows = list(load(typed_run).rows.values())
     with style.styled():
         for make, claim in ((fig_depth.convergence_by_depth, "BI-6"), (fig_chasing.accuracy_vs_epoch, "CH-7"),
-                            (fig_chasing.time_per_sample, "CH-11")):
+                            (fig_chasing.dead_units_vs_lr, "CH-9"), (fig_chasing.time_per_sample, "CH-11")):
             with pytest.raises(Skip, match=f"the run has no {claim} case"):
                 make(rows)
         only_target = [r for r in _ch11_rows() if "seconds_per_sample" not in r["figures"]]
@@ -456,3 +506,7 @@ def test_the_bi6_ch7_ch11_figures_skip_with_a_reason_without_their_rows(typed_ru
             fig_depth.convergence_by_depth([_ledger_row("BI-6", "depth=8", {"depth": 8}, {"level": 0.1})])
         with pytest.raises(Skip, match="mean_test_accuracy_per_epoch"):
             fig_chasing.accuracy_vs_epoch([_ledger_row("CH-7", "epochs=500-vs-100", {}, {"epochs": 100})])
+        with pytest.raises(Skip, match="dead_percent_lr0.01"):  # a CH-9 row without the dead shares
+            fig_chasing.dead_units_vs_lr(rows + [_ledger_row("CH-9", "lr=0.01-vs-0.0001", {}, {"epochs": 100})])
+        with pytest.raises(Skip, match="one learning rate only"):
+            fig_chasing.dead_units_vs_lr([_ch9_row(labels=("lr0.01",))])

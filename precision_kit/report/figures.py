@@ -52,6 +52,8 @@ FIGURES: tuple[FigureSpec, ...] = (
                fig_chasing.loss_curves),
     FigureSpec("003-ch7-accuracy-vs-epoch", "003 Version 6 · CH-7: test accuracy vs epoch to 500 epochs",
                fig_chasing.accuracy_vs_epoch),
+    FigureSpec("003-ch9-dead-units-vs-lr", "003 Versions 4, 5 · CH-9: dead ReLU units vs learning rate",
+               fig_chasing.dead_units_vs_lr),
     FigureSpec("003-ch11-time-per-sample", "003 Version 8 · CH-11: training time per sample vs batch size per device",
                fig_chasing.time_per_sample, all_devices=True),
     FigureSpec("size-vs-accuracy", "000, 001 · BI-2, BI-3, SZ-5: model size vs accuracy",
