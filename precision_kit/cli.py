@@ -70,6 +70,7 @@ def _baseline(args: argparse.Namespace) -> int:
                 print(f"warning: {k} reached different verdicts in the runs: {[r['verdict'] for r in same]}")
             values = [results.timing(r).normalized for r in same if r.get("timing")]
             row = {**row, "timing_envelope": values} if len(values) > 1 else row
+            row = {**row, "verdicts_seen": [r["verdict"] for r in same]}
         rows.append(row)
     out = Path(args.out)
     json_path, md_path = ledger.write(rows, out.parent, first.machine, name=out.stem)

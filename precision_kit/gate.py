@@ -157,14 +157,20 @@ def _verdict(k: str, base: dict, cur: dict, other_cpu: str = "") -> list[Finding
     and on the same model only a move between HOLDS and FAILS is one (a ratio near its target
     moves in and out of INCONCLUSIVE from run to run: BI-7's torchao weight-only at batch 64
     measured 1.24× [0.92, 1.67] in one run and [1.05, 1.34] in the next; its time itself is
-    gated by the timing rule)."""
+    gated by the timing rule), and only when every unchanged run the baseline was recorded
+    from (`verdicts_seen`) reached a firm verdict other than the current one (BI-7's torchao
+    weight-only at batch 10,000 measured HOLDS, INCONCLUSIVE and FAILS in unchanged runs)."""
     if base["verdict"] == cur["verdict"]:
         return []
     msg = f"verdict changed {base['verdict']} → {cur['verdict']}: now {cur['line']} (was {base['line']})"
     if base.get("speed_claim") or cur.get("speed_claim"):
         if other_cpu:
             return [Finding("verdict", k, msg + " (a speed claim on another CPU model: not gated)", False)]
-        if not (base["verdict"] in FIRM and cur["verdict"] in FIRM):
+        seen = base.get("verdicts_seen") or [base["verdict"]]  # the baseline's unchanged runs
+        if cur["verdict"] in seen or not all(v in FIRM for v in seen):
+            why = "reached by an unchanged baseline run" if cur["verdict"] in seen else "near its target"
+            return [Finding("verdict", k, msg + f" (a speed claim {why}: {seen}; reported)", False)]
+        if cur["verdict"] not in FIRM:
             return [Finding("verdict", k, msg + " (a speed claim near its target: reported)", False)]
     elif other_cpu and not (base["verdict"] in FIRM and cur["verdict"] in FIRM):
         # Models trained on another microarchitecture are other models (other kernels, other

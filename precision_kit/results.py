@@ -141,6 +141,9 @@ def _check_row(path: Path, i: int, row: Any) -> None:
     if not isinstance(row.get("figures", {}), dict):
         raise ResultsError(f"{where}: expected 'figures' to be an object, found {type(row['figures']).__name__}")
     _check_typed(where, row)
+    seen = row.get("verdicts_seen")
+    if seen is not None and (not isinstance(seen, list) or not all(v in VERDICTS for v in seen)):
+        raise ResultsError(f"{where}: verdicts_seen must list verdicts of {', '.join(VERDICTS)}, found {seen!r:.120}")
     envelope = row.get("timing_envelope")
     if envelope is not None and (not isinstance(envelope, list) or not all(_positive(v) for v in envelope)):
         raise ResultsError(f"{where}: timing_envelope must list positive finite numbers, found {envelope!r:.120}")

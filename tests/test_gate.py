@@ -15,6 +15,7 @@ from gate_rows import run as _run
 from synthetic import synthetic_dataset
 
 from precision_kit import gate, ledger, results
+from precision_kit.machine import this_machine
 from precision_kit.models import mlp
 from precision_kit.quantize import quantize_int8
 from precision_kit.size import model_size
@@ -202,6 +203,34 @@ def test_a_speed_claims_verdict_is_gated_only_on_its_own_cpu_model():
     # an accuracy claim's verdict change fails against any CPU model of the class
     acc = _run([_row("SZ-1", "fp16", {}, verdict="HOLDS")], "b"), _run([_row("SZ-1", "fp16", {}, verdict="FAILS")], "c")
     assert gate.gate(results.Results("b", other, acc[0].rows), acc[1]).exit_code == gate.EXIT_REGRESSION
+
+
+def test_a_speed_claim_is_held_to_the_verdicts_the_baselines_unchanged_runs_reached():
+    def row(verdict, seen=None):
+        r = dict(_row("BI-7", "batch=10000-torchao-weight-only", {}, verdict=verdict), speed_claim=True)
+        return {**r, "verdicts_seen": seen} if seen else r
+
+    fails = _run([row("FAILS")], "cur")
+    # the unchanged runs reached HOLDS, INCONCLUSIVE and HOLDS: the ratio sits at its target, FAILS is reported
+    report = gate.gate(_run([row("HOLDS", ["HOLDS", "INCONCLUSIVE", "HOLDS"])], "base"), fails)
+    assert report.exit_code == gate.EXIT_OK and "reported" in report.findings[0].message
+    # one unchanged run reached FAILS itself: reported
+    assert gate.gate(_run([row("HOLDS", ["HOLDS", "FAILS", "HOLDS"])], "base"), fails).exit_code == gate.EXIT_OK
+    # every unchanged run held: FAILS is a regression
+    assert gate.gate(_run([row("HOLDS", ["HOLDS", "HOLDS", "HOLDS"])], "base"), fails).exit_code == gate.EXIT_REGRESSION
+
+
+def test_a_baseline_of_several_runs_records_the_verdicts_each_reached(tmp_path):
+    from precision_kit.cli import main
+
+    paths = []
+    for i, verdict in enumerate(("HOLDS", "INCONCLUSIVE", "HOLDS")):
+        r = dict(_row("BI-7", "c", {}, verdict=verdict), speed_claim=True)
+        paths.append(ledger.write([r], tmp_path / str(i), this_machine(), name="run")[0])
+    out = tmp_path / "base" / "claims.json"
+    assert main(["baseline", *map(str, paths), "--out", str(out)]) == 0
+    [row] = results.load(out).rows.values()
+    assert row["verdicts_seen"] == ["HOLDS", "INCONCLUSIVE", "HOLDS"] and row["verdict"] == "HOLDS"
 
 
 def test_speed_claims_get_no_expected_verdict():
