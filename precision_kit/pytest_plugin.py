@@ -234,9 +234,9 @@ def judge(request, benchmark, pk_profile, data_root):
 
 
 def _label(claim_id: str, params: dict[str, Any]) -> str:
-    from .claims import REGISTRY
+    from .claims.base import case_label
 
-    return REGISTRY[claim_id].cases.label(params)
+    return case_label(claim_id, params)
 
 
 def _unsupported(request, state: RunState, case: tuple[str, str, str]) -> None:

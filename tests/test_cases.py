@@ -78,5 +78,6 @@ def test_a_case_that_leaves_out_a_declared_parameter_takes_the_judges_default():
     try:
         result = run_claim("ZZ-7", Context())
         assert seen == [2] and result.case == "depth=2" and result.params == {"depth": 2}
+        assert base.case_label("ZZ-7", {}) == "depth=2"  # what the plugin names a skipped case
     finally:
         del base.REGISTRY["ZZ-7"]

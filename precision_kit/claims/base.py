@@ -248,6 +248,12 @@ def run_claim(claim_id: str, ctx: Context, **params) -> ClaimResult:
     return result
 
 
+def case_label(claim_id: str, params: Mapping[str, Any]) -> str:
+    """The ledger label of a case of `claim_id` (the judge's defaults fill left-out parameters)."""
+    entry = REGISTRY[claim_id]
+    return entry.cases.label({**_declared_defaults(entry), **params})
+
+
 def _declared_defaults(entry: Claim) -> dict[str, Any]:
     """The judge's defaults of the parameters the claim declares (a case that leaves one out
     is the case with that value, and is labelled so)."""
