@@ -8,7 +8,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from . import fig_chasing, fig_cross, fig_depth, fig_dynamics, fig_params
+from . import fig_chasing, fig_chasing_claims, fig_cross, fig_depth, fig_dynamics, fig_params
 from .style import Plot
 
 
@@ -51,11 +51,11 @@ FIGURES: tuple[FigureSpec, ...] = (
     FigureSpec("003-loss-curves", "003 · CH-1 … CH-6: loss curves of the MLP variations",
                fig_chasing.loss_curves),
     FigureSpec("003-ch7-accuracy-vs-epoch", "003 Version 6 · CH-7: test accuracy vs epoch to 500 epochs",
-               fig_chasing.accuracy_vs_epoch),
+               fig_chasing_claims.accuracy_vs_epoch),
     FigureSpec("003-ch9-dead-units-vs-lr", "003 Versions 4, 5 · CH-9: dead ReLU units vs learning rate",
-               fig_chasing.dead_units_vs_lr),
+               fig_chasing_claims.dead_units_vs_lr),
     FigureSpec("003-ch11-time-per-sample", "003 Version 8 · CH-11: training time per sample vs batch size per device",
-               fig_chasing.time_per_sample, all_devices=True),
+               fig_chasing_claims.time_per_sample, all_devices=True),
     FigureSpec("size-vs-accuracy", "000, 001 · BI-2, BI-3, SZ-5: model size vs accuracy",
                fig_cross.size_vs_accuracy),
     FigureSpec("device-times", "All timed cases: this run's device vs the other run's (--other)",
