@@ -268,10 +268,12 @@ class Judgement:
             return f"Δ > {plain(-self.margin)}"
         return "Δ > 0"
 
-    def line(self) -> str:
+    def line(self, unit: str = "pt") -> str:
         """The ledger's verdict line, e.g.
-        `Δ=−0.04 pt, 90% CI [−0.11, +0.03], 5 paired seeds, margin ±0.2 → HOLDS`."""
-        parts = [f"Δ={signed(self.delta)} pt", self.interval.text(), f"{self.n} {self.unit}"]
+        `Δ=−0.04 pt, 90% CI [−0.11, +0.03], 5 paired seeds, margin ±0.2 → HOLDS`; `unit` names
+        what Δ counts when it is not accuracy points ("epochs", or "" for a bare number)."""
+        parts = [f"Δ={signed(self.delta)}" + (f" {unit}" if unit else ""), self.interval.text(),
+                 f"{self.n} {self.unit}"]
         if self.discordant is not None:
             b, c = self.discordant
             parts += [f"discordant {b}/{c}", p_text(self.p_value)]

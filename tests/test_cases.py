@@ -20,6 +20,7 @@ def test_the_cases_are_the_product_in_declaration_order_and_quick_is_a_subset():
     assert "paper profile only" in declared.not_in_profile({"depth": 4, "precision": "a"}, "quick")
     assert declared.smoke_case() == {"depth": 2, "precision": "a"}
     assert Cases().all() == [{}] and cases("fixed").label({}) == "fixed"
+    assert not Cases().declared and cases("fixed").declared and declared.declared
     assert cases(margin=(1.0,)).label({"margin": 1.0}) == "margin=1.0"  # no format: name=value
     assert case_id({"depth": 2, "backend": "torch.ao"}) == "depth2-torch.ao" and case_id({}) == "case"
 

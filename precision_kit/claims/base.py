@@ -118,7 +118,6 @@ class Context:
         }
 
 
-
 def _budget_text(value) -> str:
     if value is None:
         return "all"
@@ -228,7 +227,6 @@ def run_claim(claim_id: str, ctx: Context, **params) -> ClaimResult:
     why = entry.cases.not_in_profile(params, ctx.profile)
     if why:
         raise NotInProfile(why)
-    declared = bool(entry.cases.grid or entry.cases.label_format)
     ctx = dataclasses.replace(ctx, case=entry.cases.label(params))
     while True:
         with looks_scope():
@@ -241,7 +239,7 @@ def run_claim(claim_id: str, ctx: Context, **params) -> ClaimResult:
         if not escalate:
             break
         ctx = ctx.next_stage()
-    if declared or not result.case:
+    if entry.cases.declared or not result.case:
         result.case = ctx.case  # the declared label, whatever the judge wrote
     result.params = dict(params)
     result.p_fail, result.fail_alpha = fail_evidence(result)
@@ -268,7 +266,7 @@ def family_size(key: tuple, unsupported: Mapping[tuple[str, str], int] | None = 
     skipped ({(claim, device): count}); None for a claim that declares no cases."""
     claim_id, device, profile = key
     entry = REGISTRY.get(claim_id)
-    if entry is None or entry.cases == Cases() or profile not in PROFILES:
+    if entry is None or not entry.cases.declared or profile not in PROFILES:
         return None
     return len(entry.cases.of_profile(profile)) - (unsupported or {}).get((claim_id, device), 0)
 

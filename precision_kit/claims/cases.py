@@ -45,6 +45,11 @@ class Cases:
                                  f"which are not parameters ({', '.join(values) or 'none'})")
 
     @property
+    def declared(self) -> bool:
+        """Whether the claim declares its cases (parameters or a fixed label) at all."""
+        return bool(self.grid or self.label_format)
+
+    @property
     def names(self) -> tuple[str, ...]:
         return tuple(name for name, _ in self.grid)
 

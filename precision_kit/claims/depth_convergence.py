@@ -83,8 +83,8 @@ def bi6(ctx: Context, depth: int) -> ClaimResult:
     dropped = len(runs[depth]) - len(kept)
     return ClaimResult(
         "BI-6", ctx.case, verdict,
-        f"(a) epochs to test loss {level:.3f}: {slower.line().replace(' pt', ' epochs')}; "
-        f"(b) summed test-loss rises: {unstable.line().replace(' pt', '')} ⇒ {verdict}",
+        f"(a) epochs to test loss {level:.3f}: {slower.line('epochs')}; "
+        f"(b) summed test-loss rises: {unstable.line('nats')} ⇒ {verdict}",
         figures={"level": level, "slower": slower, "less_stable": unstable,
                  "epochs_to_level": {"shallow": t_sh, f"depth{depth}": t_dp},
                  "loss_rises": {"shallow": r_sh, f"depth{depth}": r_dp},

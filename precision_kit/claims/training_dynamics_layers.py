@@ -95,7 +95,7 @@ def td6(ctx: Context) -> ClaimResult:
     model = trained[0].model(ctx.device)
     return ClaimResult(
         "TD-6", ctx.case, j.verdict,
-        f"mean class selectivity {shown}; Δ = fc − conv1: {j.line().replace(' pt', '')}",
+        f"mean class selectivity {shown}; Δ = fc − conv1: {j.line('')}",
         figures={"layers": list(LAYERS), "selectivity_per_seed": per_seed, "selectivity_at_init": at_init,
                  "mean": mean, "mean_at_init": init, "judgement": j, "seeds": [r.seed for r in trained],
                  "epochs": trained[0].arm.config.epochs},
