@@ -230,3 +230,49 @@ def test_a_bad_shard_is_a_usage_error(suite):
 def test_the_options_are_there_for_any_suite(suite):
     out = run(suite, "--help")
     out.stdout.fnmatch_lines(["*--pk-profile*", "*--pk-gate*", "*--pk-expected*", "*--pk-shard*"])
+
+
+# A timed case whose rounds are interrupted, as the GPU window's budget SIGINT (or Ctrl-C)
+# does: the KeyboardInterrupt is raised where the signal lands, inside the timed call.
+INTERRUPTED = '''
+import torch
+from precision_kit.claims import ClaimResult, claim
+
+
+@claim("IN-1", source="plugin test", section="interrupt", statement="a case that finishes", test="none")
+def finishes(ctx):
+    x = torch.randn(64, 64)
+    return ClaimResult("IN-1", "a", "HOLDS", "finished", timed=lambda: x @ x)
+
+
+@claim("IN-2", source="plugin test", section="interrupt", statement="a case interrupted in its rounds",
+       test="none")
+def interrupted(ctx):
+    def timed():
+        raise KeyboardInterrupt
+    return ClaimResult("IN-2", "b", "HOLDS", "never timed", timed=timed)
+
+
+def test_finishes(judge):
+    judge("IN-1", "cpu")
+
+
+def test_interrupted(judge):
+    judge("IN-2", "cpu")
+'''
+
+
+def test_an_interrupt_in_the_timed_rounds_keeps_the_finished_cases(suite):
+    """pytest-benchmark registers a case's statistics before its first round; interrupted
+    there, the autosave at the session's end failed on the empty statistics (exit 1, no JSON)
+    and the GPU window took the run for a failure. The run now stops as interrupted (exit 2)
+    with the finished case in both the ledger and the autosave file."""
+    suite.makepyfile(test_interrupted=INTERRUPTED)
+    out = run(suite, "--benchmark-autosave")
+    assert out.ret == pytest.ExitCode.INTERRUPTED, out.stdout.str()[-3000:]
+    assert "empty sequence" not in out.stdout.str() + out.stderr.str()
+    (path,) = ledgers(suite)
+    assert verdicts(path) == {"IN-1[a]@cpu": "HOLDS"}
+    (saved,) = (suite.path / "storage").rglob("*.json")
+    names = [b["name"] for b in json.loads(saved.read_text())["benchmarks"]]
+    assert names == ["test_finishes"]

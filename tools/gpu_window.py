@@ -185,7 +185,7 @@ def bench(win: Window, env: dict[str, str], device: str, profile: str, work: Pat
         return None
     win.log(f"benchmark: {' '.join(command[1:])} (SIGINT after {deadline:.0f} s)")
     proc = subprocess.Popen(command, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                            text=True, start_new_session=True)
+                            text=True, start_new_session=True, preexec_fn=_default_sigint)
     failures: list[str] = []
 
     def read() -> None:
@@ -212,6 +212,14 @@ def bench(win: Window, env: dict[str, str], device: str, profile: str, work: Pat
     reader.join(timeout=5)
     win.log(f"benchmark: pytest exited with {code}" + (" (stopped by the budget)" if stopped else ""))
     return bench_status(code, stopped, failures)
+
+
+def _default_sigint() -> None:
+    """In the benchmark's process: SIGINT raises KeyboardInterrupt again. A process started in
+    the background of a shell without job control (`cmd &`, nohup) inherits SIGINT ignored,
+    and Python then leaves it ignored: the budget's SIGINT would do nothing and the run be
+    killed after the grace period, its autosave file unwritten."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
 
 
 def bench_status(code: int, stopped: bool, failures: list[str]) -> int:
@@ -265,17 +273,27 @@ def main(argv: list[str] | None = None) -> int:
     win = Window(Path(args.out), args.budget)
     data = find_data(args.data)
     win.log(f"gpu window: device {args.device}, budget {args.budget:.0f} s, out {win.out}, data {data}")
-    ok = machine_info(win, args.device)
-    if ok:
-        ok = smoke(win, args.device) & unit_tests(win, child_env(data))
+    failed: list[str] = []  # the steps that went wrong, named in the last line (CI shows the tail)
+    if not machine_info(win, args.device):
+        failed.append("machine info")
+    else:
+        if not smoke(win, args.device):
+            failed.append("smoke")
+        if not unit_tests(win, child_env(data)):
+            failed.append("unit tests")
         if data is None:
             win.log("no MNIST found (--data, $PRECISION_KIT_DATA, .device-data/, ../shared/data): no benchmark")
-            ok = False
+            failed.append("no MNIST")
         else:
             with tempfile.TemporaryDirectory() as work:
                 code = bench(win, child_env(data), args.device, args.profile, Path(work))
-                ok = collect(win, Path(work), Path(args.baseline)) and code == 0 and ok
-    win.log(f"gpu window: {'done' if ok else 'FAILED'} in {args.budget - win.left():.0f} s")
+                if not collect(win, Path(work), Path(args.baseline)):
+                    failed.append("no ledger")
+                if code != 0:
+                    failed.append(f"benchmark status {code}")
+    ok = not failed
+    why = "" if ok else f" ({', '.join(failed)}; see {win.out / 'window.log'})"
+    win.log(f"gpu window: {'done' if ok else 'FAILED'} in {args.budget - win.left():.0f} s{why}")
     win.close()
     return 0 if ok else 1
 

@@ -85,13 +85,27 @@ def time_case(benchmark, turns: Turns | None, result, device: str, rounds: int, 
     where = getattr(result, "timed_device", None) or device  # where the work runs
     if result.timed and not benchmark.disabled:
         timer = AlternatingTimer(where)
-        benchmark.pedantic(timer.wrap(result.timed), setup=timer.before_round, rounds=rounds, warmup_rounds=warmup)
+        _pedantic(benchmark, timer.wrap(result.timed), setup=timer.before_round, rounds=rounds, warmup_rounds=warmup)
         timing = timer.result(warmup=warmup)
         return timing.to_dict(), list(timing.seconds)
     if result.timed and turns is not None:
         with turns.timing():
             timing = measure(result.timed, where, rounds=rounds, warmup=warmup)
-        benchmark.pedantic(lambda: None, rounds=1, iterations=1)  # pytest-benchmark (off) wants its fixture used
+        _pedantic(benchmark, lambda: None, rounds=1, iterations=1)  # pytest-benchmark (off) wants its fixture used
         return timing.to_dict(), list(timing.seconds)
-    benchmark.pedantic(lambda: None, rounds=1, iterations=1)
+    _pedantic(benchmark, lambda: None, rounds=1, iterations=1)
     return None, [0.0]
+
+
+def _pedantic(benchmark, target, **kwargs) -> None:
+    """pytest-benchmark's pedantic, with the case marked as errored when it is interrupted.
+    The fixture registers its statistics before the first round and marks an error on
+    `Exception` only, so a KeyboardInterrupt in the rounds (the GPU window's budget SIGINT,
+    a user's Ctrl-C) left statistics without data, and the autosave at the session's end
+    failed on them (`min() arg is an empty sequence`, exit status 1, no autosave file):
+    the run's finished cases lost their JSON."""
+    try:
+        benchmark.pedantic(target, **kwargs)
+    except BaseException:
+        benchmark.has_error = True  # the autosave skips an errored benchmark
+        raise
