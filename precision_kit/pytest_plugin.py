@@ -26,15 +26,14 @@ import os
 import shutil
 import tempfile
 from contextlib import nullcontext
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from .ledger import LEDGER_DIR
-from .plugin import autosave, expected, shard, terminal, workers
+from .plugin import autosave, expected, options, run_ledger, shard, terminal, workers
 from .plugin.cases import claim_cases  # noqa: F401  (for test modules: @claim_cases("ID"))
+from .plugin.state import STATE, RunState
 from .plugin.turns import Turns
 
 PROFILES = ("quick", "paper")
@@ -50,59 +49,8 @@ _UNSUPPORTED = "precision_kit.unsupported"  # a case a worker skipped as unsuppo
 _TURNS = "precision_kit_turns"  # the workerinput entry: the folder of the timing turns
 
 
-@dataclass
-class RunState:
-    """What one session judged and decided (in the controller of an xdist run: every worker's)."""
-
-    rows: list[dict[str, Any]] = field(default_factory=list)
-    records: list[dict[str, Any]] = field(default_factory=list)  # an xdist run's timed rounds, for autosave
-    ledger: Any = None  # ledger.RunLedger, made at the first save
-    baseline: Any = None  # results.Results of --pk-gate
-    report: Any = None  # gate.GateReport
-    changed: list[str] = field(default_factory=list)
-    final: list[dict[str, Any]] | None = None
-    turns: Turns | None = None  # an xdist worker's timing turns
-    turns_dir: str | None = None  # the controller's folder of the turns' lock files
-    cpu_configured: bool = False
-    machine: dict[str, Any] | None = None  # pytest-benchmark's machine info, asked for once
-    # (claim, device, case) skipped as unsupported on this machine: not in the full run's Holm family
-    unsupported: set[tuple[str, str, str]] = field(default_factory=set)
-
-
-STATE = pytest.StashKey[RunState]()
-
-
 def pytest_addoption(parser):
-    group = parser.getgroup("precision_kit")
-    group.addoption("--pk-profile", default="quick", choices=PROFILES,
-                    help="claim budget: quick (default, fits a 2-core CPU in CI) or paper (the source's setup)")
-    group.addoption("--pk-gate", default=None, metavar="BASELINE",
-                    help="gate this run against a stored baseline (claims.json of the same machine class); a "
-                    "regression fails the session, an unusable baseline stops it before any case runs")
-    group.addoption("--pk-only-run-cases", action="store_true",
-                    help="with --pk-gate: gate only the cases this run judged (a deliberately narrowed run, e.g. "
-                    "-k); without it a baseline case the run did not judge fails the gate")
-    group.addoption("--pk-ledger-dir", default=str(LEDGER_DIR), metavar="DIR",
-                    help="where each run's claims ledger goes, as DIR/<machine id>/NNNN_<tag>.json and .md "
-                    "(default: %(default)s)")
-    group.addoption("--pk-expected", default=None, metavar="FILE",
-                    help="the expected verdicts, {profile: {device: {'ID[case]': verdict}}}, checked at the end of "
-                    "the session after Holm; a changed verdict fails it (default: "
-                    f"<rootdir>/{expected.DEFAULT} when it exists)")
-    group.addoption("--pk-first", default="", metavar="NAMES",
-                    help="comma-separated parts of test names to run first, in that order (e.g. BI_5,SZ_2): the "
-                    "most informative cases of a short time window; the rest keep their order")
-    group.addoption("--pk-shard", default=None, metavar="I/N",
-                    help="run shard I of N (a deterministic share: whole test functions dealt out in turn); "
-                    "combine the shards' ledgers with `precision-kit merge`")
-    group.addoption("--pk-worker-threads", type=int, default=None, metavar="K",
-                    help="under -n: torch threads of each worker while it judges (default: torch's count ÷ "
-                    "workers, at least 1, so the workers do not oversubscribe the cores). Below torch's count "
-                    "the models are other models (the thread count enters the cache key): their verdicts "
-                    "agree with a serial run's statistically; K = torch's count trains the serial run's "
-                    "models, on oversubscribed cores. Timed work always runs with torch's own count")
-    group.addoption("--data-root", default=None,
-                    help="folder holding mnist/ (default: $PRECISION_KIT_DATA, then ~/.cache/precision_kit)")
+    options.add(parser, PROFILES)
 
 
 def pytest_configure(config):
@@ -224,7 +172,7 @@ def judge(request, benchmark, pk_profile, data_root):
             request.node.user_properties.append((_ROW, {"row": row, "record": record}))
         else:
             state.rows.append(row)
-            _save_ledger(config)
+            run_ledger.save(config)
         print(f"\n{claim_id} [{result.case}] {device}: {result.line}" + (f" — {result.note}" if result.note else ""))
         if result.harness_broken:
             pytest.fail(f"HARNESS BROKEN in {claim_id} [{result.case}]: {result.harness_broken}")
@@ -303,7 +251,7 @@ def pytest_runtest_logreport(report):
             state = report.node.config.stash[STATE]
             state.rows.append(value["row"])
             state.records.append(value["record"])
-            _save_ledger(report.node.config)
+            run_ledger.save(report.node.config)
         elif name == _UNSUPPORTED:
             report.node.config.stash[STATE].unsupported.add(tuple(value))
 
@@ -319,8 +267,8 @@ def pytest_sessionfinish(session, exitstatus):
     from . import gate, results
     from .machine import this_machine
 
-    state.final = _final_rows(state)
-    _save_ledger(config)
+    state.final = run_ledger.final_rows(state)
+    run_ledger.save(config)
     state.changed = expected.check(config, state.final)
     if state.changed and session.exitstatus == 0:
         session.exitstatus = pytest.ExitCode.TESTS_FAILED
@@ -329,7 +277,7 @@ def pytest_sessionfinish(session, exitstatus):
     if state.baseline is None:
         return
     rows = {results.key(r): r for r in state.final}
-    current = results.Results("this run", _machine(config) or this_machine(), rows)
+    current = results.Results("this run", run_ledger.machine(config) or this_machine(), rows)
     state.report = gate.gate(state.baseline, current, only_run_cases=config.getoption("--pk-only-run-cases"))
     if state.report.regressions and session.exitstatus == 0:
         session.exitstatus = gate.EXIT_REGRESSION
@@ -339,27 +287,9 @@ def pytest_terminal_summary(terminalreporter, exitstatus, config):
     state = config.stash.get(STATE, None)
     if state is None or not state.rows or hasattr(config, "workerinput"):
         return
-    from . import ledger
-
-    final = state.final if state.final is not None else _final_rows(state)
-    terminalreporter.write_sep("=", f"claims ledger ({ledger.summary(final)})")
-    terminalreporter.write_line(ledger.table(final))
-    json_path, md_path = _save_ledger(config)
-    terminalreporter.write_line(f"ledger of this run written to {json_path} and {md_path}")
-    if state.records:
-        timed = sum(1 for r in state.records if r["warmup"])
-        terminalreporter.write_line(
-            f"pytest-benchmark times nothing under xdist; precision_kit timed {timed} case(s) alone, each while no "
-            "other worker was judging" + (" (written with --benchmark-autosave/-save/-json)" if autosave.wanted(config)
-                                          else ""))
-    if state.changed:
-        name = expected.path_of(config)[0].name
-        terminalreporter.write_sep("=", f"{len(state.changed)} verdict(s) differ from {name}", red=True, bold=True)
-        for line in state.changed:
-            terminalreporter.write_line(line)
-    if state.report is not None:
-        terminalreporter.write_sep("=", "regression gate (--pk-gate)", red=bool(state.report.regressions), bold=True)
-        terminalreporter.write_line(state.report.text())
+    final = state.final if state.final is not None else run_ledger.final_rows(state)
+    json_path, md_path = run_ledger.save(config)
+    terminal.summary(terminalreporter, config, state, final, (json_path, md_path))
 
 
 @pytest.hookimpl(optionalhook=True)
@@ -376,35 +306,6 @@ def pytest_benchmark_update_machine_info(config, machine_info):
     }
 
 
-def _final_rows(state: RunState) -> list[dict[str, Any]]:
-    """The judged rows with Holm applied across each claim's cases (`multiplicity.adjust`); a
-    family this run judged only in part (`-k`, a shard) is held to Bonferroni over its declared
-    cases, less those this machine cannot run."""
-    from collections import Counter
-
-    from . import multiplicity
-    from .claims.base import family_size
-
-    skipped = Counter((claim_id, device) for claim_id, device, _ in state.unsupported)
-    return multiplicity.adjust(state.rows, lambda key: family_size(key, skipped))
-
-
-def _save_ledger(config) -> tuple[Path, Path] | tuple[None, None]:
-    """Write every case judged so far as this run's ledger (after each case, so a stopped
-    run keeps what it finished). Never in an xdist worker: the controller writes the merged one."""
-    if hasattr(config, "workerinput"):
-        return None, None
-    from pytest_benchmark.utils import get_machine_id
-
-    from . import ledger
-
-    state = config.stash[STATE]
-    if state.ledger is None:
-        folder = Path(config.getoption("--pk-ledger-dir")) / get_machine_id()
-        state.ledger = ledger.RunLedger(folder, None, _tag(config))
-    return state.ledger.save(_final_rows(state), _machine(config))
-
-
 def _check_data_root(given: str | None) -> None:
     from .locate import ENV_DATA
 
@@ -415,25 +316,3 @@ def _check_data_root(given: str | None) -> None:
             f"{where}={root}: no such folder. Expected the folder that holds mnist/ (e.g. ../shared/data); "
             f"fix the path, or unset {ENV_DATA} to use ~/.cache/precision_kit"
         )
-
-
-def _tag(config) -> str:
-    """The name --benchmark-autosave (or --benchmark-save NAME) gives this run's file, so a
-    ledger and the autosave JSON of one run carry the same name; without either, the tag
-    autosave would have used (commit id and time)."""
-    from pytest_benchmark.utils import get_tag
-
-    return config.getoption("benchmark_save", None) or config.getoption("benchmark_autosave", None) or get_tag()
-
-
-def _machine(config) -> dict:
-    """pytest-benchmark's machine info, with precision_kit's additions (torch, threads…),
-    through its public hooks; asked for once per session."""
-    state = config.stash[STATE]
-    if state.machine is None:
-        hook = config.hook
-        state.machine = {}
-        if hasattr(hook, "pytest_benchmark_generate_machine_info"):
-            state.machine = hook.pytest_benchmark_generate_machine_info(config=config)
-            hook.pytest_benchmark_update_machine_info(config=config, machine_info=state.machine)
-    return state.machine

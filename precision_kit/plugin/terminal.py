@@ -52,3 +52,28 @@ def wanted(config) -> bool:
     """Progress is shown unless pytest runs quietly (-q) or in an xdist worker (its output is
     not a terminal the user sees)."""
     return config.get_verbosity() >= 0 and not hasattr(config, "workerinput")
+
+
+def summary(tr, config, state, final: list[dict], written: tuple) -> None:
+    """The end of a session's output: the claims ledger, where it was written, the cases
+    timed alone under xdist, verdicts that differ from the expected ones, the gate's report."""
+    from .. import ledger
+    from . import autosave, expected
+
+    tr.write_sep("=", f"claims ledger ({ledger.summary(final)})")
+    tr.write_line(ledger.table(final))
+    tr.write_line(f"ledger of this run written to {written[0]} and {written[1]}")
+    if state.records:
+        timed = sum(1 for r in state.records if r["warmup"])
+        tr.write_line(
+            f"pytest-benchmark times nothing under xdist; precision_kit timed {timed} case(s) alone, each while no "
+            "other worker was judging" + (" (written with --benchmark-autosave/-save/-json)" if autosave.wanted(config)
+                                          else ""))
+    if state.changed:
+        name = expected.path_of(config)[0].name
+        tr.write_sep("=", f"{len(state.changed)} verdict(s) differ from {name}", red=True, bold=True)
+        for line in state.changed:
+            tr.write_line(line)
+    if state.report is not None:
+        tr.write_sep("=", "regression gate (--pk-gate)", red=bool(state.report.regressions), bold=True)
+        tr.write_line(state.report.text())
