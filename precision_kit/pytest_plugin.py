@@ -287,10 +287,9 @@ def pytest_terminal_summary(terminalreporter, exitstatus, config):
     state = config.stash.get(STATE, None)
     if state is None or not state.rows or hasattr(config, "workerinput"):
         return
-    if state.final is None:  # pytest_sessionfinish, which runs first, did not get to finish the ledger
-        state.final = run_ledger.final_rows(state)
-        run_ledger.save(config)
-    terminal.summary(terminalreporter, config, state)
+    final = state.final if state.final is not None else run_ledger.final_rows(state)
+    json_path, md_path = run_ledger.save(config)
+    terminal.summary(terminalreporter, config, state, final, (json_path, md_path))
 
 
 @pytest.hookimpl(optionalhook=True)
