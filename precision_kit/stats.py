@@ -16,7 +16,8 @@ Across seeds (training randomness), the per-seed Δ get a Student t interval:
   Δ > −margin → HOLDS; upper bound < −margin → FAILS; else INCONCLUSIVE.
 
 On one test set, `precision_kit.mcnemar` compares per-image correctness of two models (exact
-McNemar test, Tango's score interval); the `*_images` judgements apply the same rules to it.
+McNemar test, Tango's score interval); the `*_images` judgements (`stats_images`) apply the
+same rules (`verdict_rules`) to it.
 The result types (`precision_kit.verdicts`) and `precision_kit.mcnemar`'s API are re-exported
 here, so `from precision_kit.stats import ...` reaches everything.
 
@@ -33,7 +34,9 @@ from collections.abc import Sequence
 import numpy as np
 from scipy import stats as sps
 
-from .mcnemar import McNemar, mcnemar_exact, paired_bootstrap_images, tango_interval, tango_p
+from .mcnemar import McNemar, mcnemar_exact, paired_bootstrap_images, tango_interval
+from .stats_images import at_most_images, equivalence_images, superiority_images
+from .verdict_rules import at_most_verdict, check_bound, check_margin, equivalence_verdict, superiority_verdict
 from .verdicts import (
     EQUIVALENCE,
     NON_INFERIORITY,
@@ -231,7 +234,7 @@ def bootstrap_superiority(a, b, confidence: float = 0.95, n_resamples: int = 10_
     m, _ = _mean_se(d)
     means = _bootstrap_means(d, n_resamples, seed)
     low, high = (float(q) for q in np.quantile(means, [1 - conf, conf]))
-    verdict, shown = _superiority_verdict(Interval(m, low, math.inf, conf, d.size),
+    verdict, shown = superiority_verdict(Interval(m, low, math.inf, conf, d.size),
                                           Interval(m, -math.inf, high, conf, d.size))
     return Judgement(verdict, m, shown, d.size, SUPERIORITY, p_fail=float(np.mean(means >= 0)),
                      fail_alpha=1 - conf)
@@ -259,50 +262,14 @@ def p_below(deltas, threshold: float) -> float:
     return float(sps.t.cdf((m - threshold) / se, d.size - 1))
 
 
-def _margin(margin: float) -> float:
-    if not (math.isfinite(margin) and margin > 0):
-        raise StatsInputError(f"margin must be a positive finite number of points, got {margin}")
-    return float(margin)
-
-
-def _bound(bound: float) -> float:
-    if not math.isfinite(bound):
-        raise StatsInputError(f"bound must be a finite number of points, got {bound}")
-    return float(bound)
-
-
-def _equivalence_verdict(ci: Interval, margin: float) -> Verdict:
-    if -margin <= ci.low and ci.high <= margin:
-        return Verdict.HOLDS
-    if ci.low > margin or ci.high < -margin:
-        return Verdict.FAILS
-    return Verdict.INCONCLUSIVE
-
-
-def _at_most_verdict(low: Interval, high: Interval, bound: float) -> tuple[Verdict, Interval]:
-    if high.high <= bound:
-        return Verdict.HOLDS, high
-    if low.low > bound:
-        return Verdict.FAILS, low
-    return Verdict.INCONCLUSIVE, high
-
-
-def _superiority_verdict(low: Interval, high: Interval) -> tuple[Verdict, Interval]:
-    if low.low > 0:
-        return Verdict.HOLDS, low
-    if high.high < 0:
-        return Verdict.FAILS, high
-    return Verdict.INCONCLUSIVE, low
-
-
 def equivalence(a, b, margin: float, confidence: float = 0.90) -> Judgement:
     """Claim "B matches A within ±margin points": TOST at (1 − confidence)/2 per side, read
     off the two-sided t CI of the per-seed Δ (rule in the module docstring)."""
-    margin = _margin(margin)
+    margin = check_margin(margin)
     d = paired_deltas(a, b)
     ci = mean_ci(d, confidence)
     return Judgement(
-        _equivalence_verdict(ci, margin), ci.estimate, ci, ci.n, EQUIVALENCE, margin=margin,
+        equivalence_verdict(ci, margin), ci.estimate, ci, ci.n, EQUIVALENCE, margin=margin,
         p_fail=min(p_above(d, margin), p_below(d, -margin)), fail_alpha=(1 - ci.confidence) / 2,
     )
 
@@ -310,9 +277,9 @@ def equivalence(a, b, margin: float, confidence: float = 0.90) -> Judgement:
 def at_most(a, b, bound: float, confidence: float = 0.95) -> Judgement:
     """Claim "Δ = b − a is at most `bound` points", with one-sided t bounds at `confidence`.
     The line shows the upper bound, or the lower bound when that one proves a FAIL."""
-    bound = _bound(bound)
+    bound = check_bound(bound)
     d = paired_deltas(a, b)
-    verdict, shown = _at_most_verdict(lower_bound(d, confidence), upper_bound(d, confidence), bound)
+    verdict, shown = at_most_verdict(lower_bound(d, confidence), upper_bound(d, confidence), bound)
     return Judgement(verdict, shown.estimate, shown, shown.n, UPPER_BOUND, bound=bound,
                      p_fail=p_above(d, bound), fail_alpha=1 - shown.confidence)
 
@@ -327,7 +294,7 @@ def superiority_of_deltas(deltas, confidence: float = 0.95) -> Judgement:
     """`superiority` on per-seed Δ given directly (e.g. a difference of two differences of
     accuracies, which is no accuracy itself)."""
     d = _deltas(deltas)
-    verdict, shown = _superiority_verdict(lower_bound(d, confidence), upper_bound(d, confidence))
+    verdict, shown = superiority_verdict(lower_bound(d, confidence), upper_bound(d, confidence))
     return Judgement(verdict, shown.estimate, shown, shown.n, SUPERIORITY,
                      p_fail=p_below(d, 0.0), fail_alpha=1 - shown.confidence)
 
@@ -336,7 +303,7 @@ def non_inferiority(a, b, margin: float, confidence: float = 0.95) -> Judgement:
     """Claim "B loses less than `margin` points against A" (Δ = b − a > −margin), with
     one-sided t bounds at `confidence`. The line shows the lower bound, or the upper bound
     when that one proves a FAIL (B loses more than the margin)."""
-    margin = _margin(margin)
+    margin = check_margin(margin)
     d = paired_deltas(a, b)
     low, high = lower_bound(d, confidence), upper_bound(d, confidence)
     if low.low > -margin:
@@ -347,43 +314,3 @@ def non_inferiority(a, b, margin: float, confidence: float = 0.95) -> Judgement:
         verdict, shown = Verdict.INCONCLUSIVE, low
     return Judgement(verdict, shown.estimate, shown, shown.n, NON_INFERIORITY, margin=margin,
                      p_fail=p_below(d, -margin), fail_alpha=1 - shown.confidence)
-
-
-def _image_judgement(
-    m: McNemar, verdict: Verdict, shown: Interval, test: str, p_fail: float, fail_alpha: float, **threshold
-) -> Judgement:
-    """`p_fail`/`fail_alpha`: Tango's score test of the FAIL side, the test the bounds invert
-    (FAILS exactly when p_fail < fail_alpha), for Holm across a claim's cases."""
-    return Judgement(
-        verdict, m.delta, shown, m.n, test, discordant=(m.b, m.c), p_value=m.p_value, p_fail=p_fail,
-        fail_alpha=fail_alpha, **threshold
-    )
-
-
-def equivalence_images(correct_a, correct_b, margin: float, confidence: float = 0.90) -> Judgement:
-    """`equivalence` for one pair of models on one test set (Tango CI, McNemar p shown).
-    It covers test-image sampling only, not seed-to-seed training variation."""
-    margin = _margin(margin)
-    m = mcnemar_exact(correct_a, correct_b, confidence)
-    p_fail = min(tango_p(m.b, m.c, m.n, margin, "greater"), tango_p(m.b, m.c, m.n, -margin, "less"))
-    return _image_judgement(
-        m, _equivalence_verdict(m.interval, margin), m.interval, EQUIVALENCE, p_fail,
-        (1 - m.interval.confidence) / 2, margin=margin
-    )
-
-
-def at_most_images(correct_a, correct_b, bound: float, confidence: float = 0.95) -> Judgement:
-    """`at_most` for one pair of models on one test set (one-sided Tango bounds)."""
-    bound = _bound(bound)
-    m = mcnemar_exact(correct_a, correct_b, confidence)
-    verdict, shown = _at_most_verdict(m.lower_bound(confidence), m.upper_bound(confidence), bound)
-    return _image_judgement(m, verdict, shown, UPPER_BOUND, tango_p(m.b, m.c, m.n, bound, "greater"),
-                            1 - shown.confidence, bound=bound)
-
-
-def superiority_images(correct_a, correct_b, confidence: float = 0.95) -> Judgement:
-    """`superiority` for one pair of models on one test set (one-sided Tango bounds)."""
-    m = mcnemar_exact(correct_a, correct_b, confidence)
-    verdict, shown = _superiority_verdict(m.lower_bound(confidence), m.upper_bound(confidence))
-    return _image_judgement(m, verdict, shown, SUPERIORITY, tango_p(m.b, m.c, m.n, 0.0, "less"),
-                            1 - shown.confidence)

@@ -19,7 +19,8 @@ from precision_kit import binomial
 from precision_kit.claims import REGISTRY, chasing_99, chasing_99_arch, chasing_99_setup
 from precision_kit.claims import chasing_99_confusions as cf
 from precision_kit.claims import chasing_99_dynamics as dyn
-from precision_kit.claims.base import ClaimResult, Context, paired_runs
+from precision_kit.claims.base import ClaimResult, Context
+from precision_kit.claims.pairing import paired_runs
 from precision_kit.errors import PrecisionKitError
 from precision_kit.stats import StatsInputError
 from precision_kit.verdicts import Verdict

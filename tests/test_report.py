@@ -432,11 +432,11 @@ def test_the_bi6_ch7_ch9_ch11_figures_are_written_from_their_rows(typed_run, tmp
 
 def test_the_bi6_ch7_ch9_ch11_figures_draw_what_their_rows_hold():
     pytest.importorskip("matplotlib")
-    from precision_kit.report import fig_chasing_claims, fig_depth, style
+    from precision_kit.report import fig_chasing_claims, fig_convergence, fig_throughput, style
 
     style.require_matplotlib()
     with style.styled():
-        axes = fig_depth.convergence_by_depth(_bi6_rows()).figure.axes
+        axes = fig_convergence.convergence_by_depth(_bi6_rows()).figure.axes
         labels = axes[0].get_legend_handles_labels()[1]
         assert [lb.split(" (")[0] for lb in labels if lb.startswith("depth")] == [
             "depth 2", "depth 4", "depth 8", "depth 10"]  # 2 and 4 once, though both rows hold them
@@ -454,7 +454,7 @@ def test_the_bi6_ch7_ch9_ch11_figures_draw_what_their_rows_hold():
             (500, 97.2)]
         assert "cannot show" not in plot.note
 
-        plot = fig_chasing_claims.time_per_sample(_ch11_rows())
+        plot = fig_throughput.time_per_sample(_ch11_rows())
         ax = plot.figure.axes[0]
         assert ax.get_xscale() == ax.get_yscale() == "log"
         assert ax.get_legend_handles_labels()[1] == ["cpu", "cpu (gpu-vs-cpu part)", "cuda", "cuda (gpu-vs-cpu part)"]
@@ -462,7 +462,7 @@ def test_the_bi6_ch7_ch9_ch11_figures_draw_what_their_rows_hold():
         assert ax.lines[0].get_ydata()[0] == pytest.approx(2e-4 * 1.02)  # the median round
         assert "0.50×" in plot.note  # the GPU's advantage at batch 1: CPU ÷ GPU
         # A CPU-only run: its throughput row alone draws the CPU line.
-        plot = fig_chasing_claims.time_per_sample(_ch11_rows()[:1] + _ch11_rows()[2:3])
+        plot = fig_throughput.time_per_sample(_ch11_rows()[:1] + _ch11_rows()[2:3])
         assert plot.figure.axes[0].get_legend_handles_labels()[1] == ["cpu"]
 
         plot = fig_chasing_claims.dead_units_vs_lr([_ch9_row()])
@@ -489,22 +489,22 @@ def test_the_bi6_ch7_ch9_ch11_figures_draw_what_their_rows_hold():
 
 def test_the_bi6_ch7_ch9_ch11_figures_skip_with_a_reason_without_their_rows(typed_run):
     pytest.importorskip("matplotlib")
-    from precision_kit.report import fig_chasing_claims, fig_depth, style
+    from precision_kit.report import fig_chasing_claims, fig_convergence, fig_throughput, style
     from precision_kit.report.style import Skip
 
     style.require_matplotlib()
     rows = list(load(typed_run).rows.values())
     with style.styled():
         chasing = fig_chasing_claims
-        for make, claim in ((fig_depth.convergence_by_depth, "BI-6"), (chasing.accuracy_vs_epoch, "CH-7"),
-                            (chasing.dead_units_vs_lr, "CH-9"), (chasing.time_per_sample, "CH-11")):
+        for make, claim in ((fig_convergence.convergence_by_depth, "BI-6"), (chasing.accuracy_vs_epoch, "CH-7"),
+                            (chasing.dead_units_vs_lr, "CH-9"), (fig_throughput.time_per_sample, "CH-11")):
             with pytest.raises(Skip, match=f"the run has no {claim} case"):
                 make(rows)
         only_target = [r for r in _ch11_rows() if "seconds_per_sample" not in r["figures"]]
         with pytest.raises(Skip, match="seconds_per_sample"):
-            fig_chasing_claims.time_per_sample(rows + only_target)
+            fig_throughput.time_per_sample(rows + only_target)
         with pytest.raises(Skip, match="test_loss_curves"):
-            fig_depth.convergence_by_depth([_ledger_row("BI-6", "depth=8", {"depth": 8}, {"level": 0.1})])
+            fig_convergence.convergence_by_depth([_ledger_row("BI-6", "depth=8", {"depth": 8}, {"level": 0.1})])
         with pytest.raises(Skip, match="mean_test_accuracy_per_epoch"):
             fig_chasing_claims.accuracy_vs_epoch([_ledger_row("CH-7", "epochs=500-vs-100", {}, {"epochs": 100})])
         with pytest.raises(Skip, match="dead_percent_lr0.01"):  # a CH-9 row without the dead shares

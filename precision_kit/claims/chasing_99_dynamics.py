@@ -33,9 +33,10 @@ from ..errors import PrecisionKitError
 from ..evaluate import EVAL_BATCH
 from ..stats import Interval, mean_at_least, superiority
 from ..verdicts import Verdict, combine, plain
-from .base import ClaimResult, Context, claim, paired_runs
+from .base import ClaimResult, Context, claim
 from .cases import cases
 from .chasing_99_setup import SOURCE, epochs_note, lr2_runs, lr4_runs, run_data
+from .pairing import paired_runs
 
 LARGE_SHARE = 10.0  # CH-9: percent of hidden units; at least a quarter of the source's "up to 40%"
 STATED_UP_TO = 40.0

@@ -32,7 +32,8 @@ from ..errors import PrecisionKitError
 from ..evaluate import evaluate
 from ..experiment import Arm, ModelSpec, dataset, run_seeds
 from ..train import TrainConfig
-from .base import Context, diverged_note
+from .base import Context
+from .pairing import diverged_note
 from .report_data import arm_summaries
 
 SOURCE = "003_621ad06e8d3ade42.txt"

@@ -9,8 +9,9 @@ from __future__ import annotations
 from ..evaluate import evaluate
 from ..experiment import dataset, run_seeds
 from ..stats import equivalence
-from .base import ClaimResult, Context, claim, paired_accuracies, seed_accuracies
+from .base import ClaimResult, Context, claim
 from .cases import cases
+from .pairing import paired_accuracies, seed_accuracies
 from .parameter_precision_setup import CLIPS, QUICK_CLIPS, SOURCE, arm, clip_arm
 from .report_data import train_seconds
 

@@ -22,9 +22,10 @@ from collections.abc import Sequence
 from ..experiment import run_seeds
 from ..stats import superiority
 from ..verdicts import combine
-from .base import ClaimResult, Context, claim, seed_accuracies
+from .base import ClaimResult, Context, claim
 from .cases import cases
 from .depth_precision_setup import SOURCE, depth_arm
+from .pairing import seed_accuracies
 
 SHALLOW = (2, 4)
 

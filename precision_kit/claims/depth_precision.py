@@ -14,7 +14,7 @@ from ..quantize import INT8_BACKENDS, quantize_int8, quantized_layer_types
 from ..size import model_size
 from ..stats import at_most, mcnemar_exact, mean_ci, non_inferiority, p_above, p_below, paired_deltas
 from ..verdicts import Interval, Verdict, combine, signed
-from .base import ClaimResult, Context, claim, paired_accuracies, seed_accuracies
+from .base import ClaimResult, Context, claim
 from .cases import cases
 from .depth_precision_setup import (
     DEPTHS,
@@ -25,6 +25,7 @@ from .depth_precision_setup import (
     SOURCE,
     depth_arm,
 )
+from .pairing import paired_accuracies, seed_accuracies
 from .report_data import epoch_curves
 
 

@@ -19,7 +19,8 @@ from ..experiment import Arm, dataset, run_seeds
 from ..precision import get_precision
 from ..stats import mean_ci, paired_deltas
 from ..train import train
-from .base import Context, paired_accuracies
+from .base import Context
+from .pairing import paired_accuracies
 
 PROBE_EVERY = 100  # steps between samples of the second moment
 

@@ -16,8 +16,9 @@ from ..stats import Verdict, equivalence, mcnemar_exact, mean_ci, paired_deltas
 from ..train import TrainConfig, train
 from ..verdicts import combine, signed
 from . import eps_control
-from .base import ClaimResult, Context, claim, paired_accuracies, seed_accuracies
+from .base import ClaimResult, Context, claim
 from .cases import cases
+from .pairing import paired_accuracies, seed_accuracies
 from .parameter_precision_setup import SOURCE, SPEC, arm, better_note
 from .ratio_bounds import RATIO_BAND, ratio_judgement
 

@@ -13,8 +13,9 @@ from ..packing import pack_rounded
 from ..quantize import round_weights
 from ..size import model_size
 from ..stats import Verdict, at_most, equivalence, mcnemar_exact, superiority
-from .base import ClaimResult, Context, by_seed, claim
+from .base import ClaimResult, Context, claim
 from .cases import cases
+from .pairing import by_seed
 from .parameter_precision_setup import SOURCE, arm, format_mean_sd, fp32_runs
 from .report_data import rounded_value_counts
 

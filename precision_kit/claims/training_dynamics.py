@@ -13,8 +13,9 @@ from ..experiment import Arm, dataset
 from ..stats import equivalence, lower_bound, mean_ci, superiority, upper_bound
 from ..train import make_optimizer
 from ..verdicts import Verdict, combine, signed
-from .base import ClaimResult, Context, claim, paired_accuracies, seed_accuracies
+from .base import ClaimResult, Context, claim
 from .cases import cases
+from .pairing import paired_accuracies, seed_accuracies
 from .training_dynamics_measures import epochs_to_threshold
 from .training_dynamics_setup import LR, LR_DECAY, SOURCE, budget_note, cnn_arm, join, runs
 

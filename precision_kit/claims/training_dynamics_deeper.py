@@ -8,8 +8,9 @@ deeper CNN trains the same two arms, the same seeds, the same optimizer and budg
 from __future__ import annotations
 
 from ..stats import superiority_of_deltas
-from .base import ClaimResult, Context, claim, paired_runs, seed_accuracies
+from .base import ClaimResult, Context, claim
 from .cases import cases
+from .pairing import paired_runs, seed_accuracies
 from .training_dynamics_setup import SOURCE, budget_note, cnn_arm, join, runs
 
 DEEP = 3

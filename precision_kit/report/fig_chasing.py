@@ -1,6 +1,6 @@
 """Figures of source 003 ("Chasing 99%", MLP variations): accuracy of every arm against the
 source's single-run numbers, the confusion matrices and the loss curves of each variation.
-The figures of single claims (CH-7, CH-9, CH-11) are in `fig_chasing_claims`."""
+The figures of single claims are in `fig_chasing_claims` (CH-7, CH-9) and `fig_throughput` (CH-11)."""
 
 from __future__ import annotations
 

@@ -8,7 +8,16 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from . import fig_chasing, fig_chasing_claims, fig_cross, fig_depth, fig_dynamics, fig_params
+from . import (
+    fig_chasing,
+    fig_chasing_claims,
+    fig_convergence,
+    fig_cross,
+    fig_depth,
+    fig_dynamics,
+    fig_params,
+    fig_throughput,
+)
 from .style import Plot
 
 
@@ -28,7 +37,7 @@ FIGURES: tuple[FigureSpec, ...] = (
     FigureSpec("000-fig4-metrics-table", "000 Figure 4 · BI-1, BI-3, BI-4: metrics per precision and depth",
                fig_depth.metrics_table),
     FigureSpec("000-bi6-convergence-by-depth", "000 Figure 3 · BI-6: test loss per epoch by depth",
-               fig_depth.convergence_by_depth),
+               fig_convergence.convergence_by_depth),
     FigureSpec("001-fig5-time-per-dtype", "001 Figure 5 · SZ-2: training and evaluation time per dtype",
                fig_params.times_per_dtype),
     FigureSpec("001-fig7-9-clipping", "001 Figures 7–9 · SZ-4: accuracy and time vs clip value",
@@ -55,7 +64,7 @@ FIGURES: tuple[FigureSpec, ...] = (
     FigureSpec("003-ch9-dead-units-vs-lr", "003 Versions 4, 5 · CH-9: dead ReLU units vs learning rate",
                fig_chasing_claims.dead_units_vs_lr),
     FigureSpec("003-ch11-time-per-sample", "003 Version 8 · CH-11: training time per sample vs batch size per device",
-               fig_chasing_claims.time_per_sample, all_devices=True),
+               fig_throughput.time_per_sample, all_devices=True),
     FigureSpec("size-vs-accuracy", "000, 001 · BI-2, BI-3, SZ-5: model size vs accuracy",
                fig_cross.size_vs_accuracy),
     FigureSpec("device-times", "All timed cases: this run's device vs the other run's (--other)",
