@@ -1,15 +1,17 @@
 """`precision-kit` console script.
 
-    precision-kit gate CURRENT.json --baseline BASELINE.json [--only-run-cases]
+    precision-kit gate CURRENT.json --baseline BASELINE.json [--only-run-cases] [--confirm AGAIN.json]
         gate a run against a stored baseline; exit 0 = no regression, 1 = regression
         (a baseline case the run did not judge included, unless --only-run-cases),
         2 = infrastructure error (baseline missing, corrupt, other schema or machine class).
+        --confirm: a second run of the flagged cases; a slowdown fails only if it repeats there.
     precision-kit compare A.json B.json [--format github]
         the same cases of two runs side by side (e.g. CUDA vs CPU): times, how many times
         faster A is (B's seconds ÷ A's), accuracies, verdicts.
     precision-kit baseline RUN.json [RUN2.json …] --out baselines/quick-cpu/claims.json
         store a run as a baseline (several unchanged runs: their between-run timing noise
-        too): validated first, written atomically, never replaced by a file that fails.
+        too): validated first, written atomically, never replaced by a file that fails. A
+        baseline given as a run brings the runs it was recorded from (extend one with a new run).
     precision-kit report RESULTS.json --out DIR [--other OTHER.json]
         the claims ledger, the machine info and the sources' figures regenerated from a
         run: DIR/report.md, a self-contained DIR/report.html and the figures as PNG files;
@@ -37,7 +39,7 @@ from pathlib import Path
 
 from . import compare as compare_mod
 from . import gate as gate_mod
-from . import ledger, results
+from . import gate_confirm, ledger, results
 from . import merge as merge_mod
 from .errors import DataError, UnsupportedError
 
@@ -48,6 +50,10 @@ def _gate(args: argparse.Namespace) -> int:
     baseline = results.load(args.baseline)
     current = results.load(args.current)
     report = gate_mod.gate(baseline, current, time_floor=args.time_floor, only_run_cases=args.only_run_cases)
+    if args.confirm:
+        again = results.load(args.confirm)
+        gate_mod.check_machine(baseline, again)
+        report = gate_confirm.confirm(report, baseline, again, time_floor=args.time_floor)
     print(report.text())
     return report.exit_code
 
@@ -68,9 +74,10 @@ def _baseline(args: argparse.Namespace) -> int:
         if len(same) > 1:
             if {r["verdict"] for r in same} != {row["verdict"]}:
                 print(f"warning: {k} reached different verdicts in the runs: {[r['verdict'] for r in same]}")
-            values = [results.timing(r).normalized for r in same if r.get("timing")]
+            # a baseline given as a run brings every run it was recorded from
+            values = [v for r in same if r.get("timing") for v in gate_mod.envelope(r)]
             row = {**row, "timing_envelope": values} if len(values) > 1 else row
-            row = {**row, "verdicts_seen": [r["verdict"] for r in same]}
+            row = {**row, "verdicts_seen": [v for r in same for v in (r.get("verdicts_seen") or [r["verdict"]])]}
         rows.append(row)
     out = Path(args.out)
     json_path, md_path = ledger.write(rows, out.parent, first.machine, name=out.stem)
@@ -124,6 +131,9 @@ def parser() -> argparse.ArgumentParser:
     g.add_argument("--only-run-cases", action="store_true",
                    help="gate only the cases this run judged (a deliberately narrowed run, e.g. pytest -k); "
                    "without it a baseline case missing from the run is a regression")
+    g.add_argument("--confirm", default=None, metavar="AGAIN",
+                   help="a second run of the cases found slower (e.g. pytest NODEIDS --pk-ledger-dir DIR): a timing "
+                   "regression fails only where that run measures the case slower too")
     g.set_defaults(func=_gate)
     c = sub.add_parser("compare", help="two runs side by side, e.g. CPU vs CUDA")
     c.add_argument("a")

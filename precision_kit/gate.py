@@ -15,7 +15,9 @@ For every case both runs judged:
   gated only against a baseline recorded on the same CPU model: the reference GEMM absorbs a
   clock, not a microarchitecture (an AMD EPYC with AVX-512 BF16 runs bfloat16 autocast several
   times faster, relative to its GEMM, than an Intel Xeon without it, in the same machine
-  class); against another model the timings are compared and reported, not gated.
+  class); against another model the timings are compared and reported, not gated. A
+  slowdown must repeat: `gate_confirm.confirm` holds each one to a second measurement of its case (the
+  plugin runs the flagged cases again in a fresh process); slower only once, it is reported.
 - accuracy: every arm's per-seed test accuracies (the row's typed `accuracies`, index =
   seed), paired by seed: Δ = current − baseline; a regression when the one-sided 95% upper
   t bound of the mean Δ is below −`ACCURACY_FLOOR` points (a real, consistent drop, not seed
@@ -189,9 +191,25 @@ def envelope(row: dict) -> list[float]:
 
 
 def _timing(k: str, base: dict, cur: dict, floor: float, min_seconds: float) -> list[Finding]:
+    checked = timing_check(base, cur, floor, min_seconds)
+    if checked is None:
+        return []
+    status, figures = checked
+    if status == "short":
+        return [Finding("timing", k, f"too short to gate (< {min_seconds * 1e3:g} ms): {figures}", False)]
+    if status == "slower":
+        return [Finding("timing", k, f"slower: {figures}", True)]
+    if status == "faster":
+        return [Finding("timing", k, f"faster: {figures}", False)]
+    return []
+
+
+def timing_check(base: dict, cur: dict, floor: float, min_seconds: float) -> tuple[str, str] | None:
+    """(status, figures) of one case's timing against the baseline's: status is short (not
+    gated), slower (beyond the tolerance), faster or within; None when either run has no timing."""
     tb, tc = timing(base), timing(cur)
     if tb is None or tc is None:
-        return []
+        return None
     runs = envelope(base)
     slowest = max(runs)  # between-run noise: the slowest unchanged baseline run
     change = tc.normalized / slowest - 1.0
@@ -203,12 +221,12 @@ def _timing(k: str, base: dict, cur: dict, floor: float, min_seconds: float) -> 
         f"{len(tc.seconds)} rounds; median {tc.median_seconds * 1e3:.4g} ms vs {tb.median_seconds * 1e3:.4g} ms)"
     )
     if tb.median_seconds < min_seconds:
-        return [Finding("timing", k, f"too short to gate (< {min_seconds * 1e3:g} ms): {figures}", False)]
+        return "short", figures
     if change > tolerance:
-        return [Finding("timing", k, f"slower: {figures}", True)]
+        return "slower", figures
     if tc.normalized / min(runs) - 1.0 < -tolerance:
-        return [Finding("timing", k, f"faster: {figures}", False)]
-    return []
+        return "faster", figures
+    return "within", figures
 
 
 def _accuracy(k: str, base: dict, cur: dict) -> list[Finding]:

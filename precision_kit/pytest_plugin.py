@@ -8,7 +8,9 @@ a checkout that is not installed, a `conftest.py` with
 - fixtures: `judge(claim_id, device, **params)` (run a registered claim, time what it is
   about, add its row to the ledger), `pk_profile`, `data_root`;
 - markers `cpu`, `cuda` (skips with a reason without CUDA), `slow`;
-- options: `--pk-profile quick|paper`, `--pk-gate BASELINE` (+ `--pk-only-run-cases`),
+- options: `--pk-profile quick|paper`, `--pk-gate BASELINE` (+ `--pk-only-run-cases`; a
+  timing regression is measured again in a fresh process before it fails, `plugin.confirm`,
+  unless `--pk-no-confirm`),
   `--pk-ledger-dir DIR`, `--pk-expected FILE`, `--pk-first NAMES`, `--pk-shard i/n`,
   `--data-root DIR`;
 - under pytest-xdist (`-n N`): workers train and judge side by side, every timed
@@ -22,16 +24,14 @@ plugin costs other test suites nothing.
 
 from __future__ import annotations
 
-import os
 import shutil
 import tempfile
 from contextlib import nullcontext
-from pathlib import Path
 from typing import Any
 
 import pytest
 
-from .plugin import autosave, expected, options, run_ledger, shard, terminal, workers
+from .plugin import autosave, confirm, expected, options, run_ledger, shard, terminal, workers
 from .plugin.cases import claim_cases  # noqa: F401  (for test modules: @claim_cases("ID"))
 from .plugin.state import STATE, RunState
 from .plugin.turns import Turns
@@ -87,16 +87,6 @@ def _parallel(config) -> bool:
     return config.pluginmanager.hasplugin("xdist") and config.getoption("dist", "no") != "no"
 
 
-def first_in_order(items: list, names: list[str]) -> list:
-    """`items` with those whose name contains names[0] first, then names[1] …, the rest after;
-    a stable sort, so each group keeps its collection order."""
-
-    def rank(item) -> int:
-        return next((i for i, name in enumerate(names) if name in item.name), len(names))
-
-    return sorted(items, key=rank)
-
-
 def pytest_collection_modifyitems(config, items):
     spec = config.getoption("--pk-shard")
     if spec:
@@ -106,7 +96,7 @@ def pytest_collection_modifyitems(config, items):
         items[:] = kept
     names = [n.strip() for n in config.getoption("--pk-first").split(",") if n.strip()]
     if names:
-        items[:] = first_in_order(items, names)
+        items[:] = shard.first_in_order(items, names)
     cuda_items = [item for item in items if item.get_closest_marker("cuda") is not None]
     if not cuda_items:
         return
@@ -144,7 +134,7 @@ def judge(request, benchmark, pk_profile, data_root):
     def run(claim_id: str, device: str, rounds: int = ROUNDS, **params):
         import torch
 
-        from . import ledger
+        from . import ledger, results
         from .claims import Context, NotInProfile, run_claim
         from .errors import UnsupportedError
 
@@ -172,6 +162,7 @@ def judge(request, benchmark, pk_profile, data_root):
             request.node.user_properties.append((_ROW, {"row": row, "record": record}))
         else:
             state.rows.append(row)
+            state.nodeids[results.key(row)] = request.node.nodeid
             run_ledger.save(config)
         print(f"\n{claim_id} [{result.case}] {device}: {result.line}" + (f" — {result.note}" if result.note else ""))
         if result.harness_broken:
@@ -227,7 +218,7 @@ def pytest_sessionstart(session):
     model cached it would otherwise pass unnoticed); with --pk-gate, load and check the
     baseline (an unusable one is an infrastructure error, not a regression)."""
     config = session.config
-    _check_data_root(config.getoption("--data-root"))
+    options.check_data_root(config.getoption("--data-root"))
     path = config.getoption("--pk-gate")
     if not path or hasattr(config, "workerinput"):
         return
@@ -248,8 +239,11 @@ def pytest_runtest_logreport(report):
         return
     for name, value in report.user_properties:
         if name == _ROW:
+            from .results import key
+
             state = report.node.config.stash[STATE]
             state.rows.append(value["row"])
+            state.nodeids[key(value["row"])] = value["record"]["nodeid"]
             state.records.append(value["record"])
             run_ledger.save(report.node.config)
         elif name == _UNSUPPORTED:
@@ -279,6 +273,8 @@ def pytest_sessionfinish(session, exitstatus):
     rows = {results.key(r): r for r in state.final}
     current = results.Results("this run", run_ledger.machine(config) or this_machine(), rows)
     state.report = gate.gate(state.baseline, current, only_run_cases=config.getoption("--pk-only-run-cases"))
+    if confirm.wanted(config, session.exitstatus):
+        confirm.run(config, config.pluginmanager.get_plugin("terminalreporter"))
     if state.report.regressions and session.exitstatus == 0:
         session.exitstatus = gate.EXIT_REGRESSION
 
@@ -287,9 +283,10 @@ def pytest_terminal_summary(terminalreporter, exitstatus, config):
     state = config.stash.get(STATE, None)
     if state is None or not state.rows or hasattr(config, "workerinput"):
         return
-    final = state.final if state.final is not None else run_ledger.final_rows(state)
-    json_path, md_path = run_ledger.save(config)
-    terminal.summary(terminalreporter, config, state, final, (json_path, md_path))
+    if state.final is None:  # pytest_sessionfinish, which runs first, did not get to finish the ledger
+        state.final = run_ledger.final_rows(state)
+        run_ledger.save(config)
+    terminal.summary(terminalreporter, config, state)
 
 
 @pytest.hookimpl(optionalhook=True)
@@ -304,15 +301,3 @@ def pytest_benchmark_update_machine_info(config, machine_info):
         "pk_profile": config.getoption("--pk-profile"),
         "schema": SCHEMA,
     }
-
-
-def _check_data_root(given: str | None) -> None:
-    from .locate import ENV_DATA
-
-    root = given or os.environ.get(ENV_DATA)
-    if root and not Path(root).expanduser().is_dir():
-        where = "--data-root" if given else ENV_DATA
-        raise pytest.UsageError(
-            f"{where}={root}: no such folder. Expected the folder that holds mnist/ (e.g. ../shared/data); "
-            f"fix the path, or unset {ENV_DATA} to use ~/.cache/precision_kit"
-        )

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+from pathlib import Path
+
 import pytest
 
 from precision_kit import cache
@@ -21,6 +24,19 @@ def module_cache(tmp_path_factory):
         mp.setenv(cache.ENV_CACHE, str(tmp_path_factory.mktemp("models")))
         yield
 
+
+@pytest.fixture
+def suite(pytester, tmp_path_factory, monkeypatch):
+    """A pytester folder whose runs share one model cache (the test module's), for the plugin's
+    tests (tests/test_pytest_plugin*.py, which load pytester)."""
+    monkeypatch.setenv("PRECISION_KIT_CACHE", str(tmp_path_factory.getbasetemp() / "plugin-models"))
+    monkeypatch.setenv("PRECISION_KIT_OFFLINE", "1")
+    for name in [n for n in os.environ if n.startswith("PYTEST_XDIST")]:
+        monkeypatch.delenv(name)  # this test's own xdist worker: the runs are not workers of it
+    # this checkout first, for a run where the project is not installed (PYTHONPATH=.)
+    checkout = str(Path(__file__).resolve().parent.parent)
+    monkeypatch.setenv("PYTHONPATH", os.pathsep.join(filter(None, [checkout, os.environ.get("PYTHONPATH")])))
+    return pytester
 
 
 def pytest_configure(config):

@@ -48,6 +48,23 @@ def test_cli_gate_exit_codes_and_a_run_against_itself(tmp_path, capsys):
     assert "REGRESSION verdict  BI-3[depth=2]@cpu" in capsys.readouterr().out
 
 
+
+def test_cli_gate_confirm_fails_only_a_slowdown_that_repeats(tmp_path, capsys):
+    from precision_kit.timing import Timing
+
+    def timed(seconds):
+        return [_row("SZ-3", "fp16", {}, timing=Timing((seconds,) * 3, (0.01,) * 3, "test reference"))]
+
+    base, slow = _write(tmp_path, "base", timed(0.010)), _write(tmp_path, "slow", timed(0.014))
+    fast_again, slow_again = _write(tmp_path, "fast", timed(0.010)), _write(tmp_path, "again", timed(0.015))
+    assert main(["gate", str(slow), "--baseline", str(base)]) == gate.EXIT_REGRESSION
+    assert main(["gate", str(slow), "--baseline", str(base), "--confirm", str(fast_again)]) == gate.EXIT_OK
+    assert "NOT confirmed" in capsys.readouterr().out
+    assert main(["gate", str(slow), "--baseline", str(base), "--confirm", str(slow_again)]) == gate.EXIT_REGRESSION
+    assert "confirmed, measured again" in capsys.readouterr().out
+    assert main(["gate", str(slow), "--baseline", str(base), "--confirm", str(tmp_path / "none.json")]) == \
+        gate.EXIT_INFRA
+
 BAD_BASELINES = {
     "empty": ("", "is empty"),
     "truncated": ('{"schema": "precision_kit.ledger/2", "machine": {}, "rows": [{"cla', "not valid JSON"),
@@ -124,3 +141,23 @@ def test_a_baseline_of_several_runs_keeps_their_between_run_noise(tmp_path, caps
     capsys.readouterr()
     assert main(["gate", str(run("slower", 0.06)), "--baseline", str(target)]) == gate.EXIT_REGRESSION
     assert "3× the reference vs at most 2.15× in 2 baseline run(s) (+40%" in capsys.readouterr().out
+
+
+def test_a_baseline_extended_by_a_run_keeps_every_run_it_was_recorded_from(tmp_path):
+    from precision_kit.timing import Timing
+
+    def run(name, seconds, verdict="HOLDS"):
+        timing = Timing((seconds,) * 3, (0.01,) * 3, "test reference")
+        return _write(tmp_path, name, [_row("BI-3", "depth=8", {}, verdict, timing=timing)])
+
+    first = tmp_path / "b1" / "claims.json"
+    assert main(["baseline", str(run("a", 0.010)), str(run("b", 0.011)), "--out", str(first)]) == 0
+    extended = tmp_path / "b2" / "claims.json"
+    assert main(["baseline", str(first), str(run("c", 0.013, "FAILS")), "--out", str(extended)]) == 0
+    (row,) = results.load(extended).rows.values()
+    assert row["timing_envelope"] == pytest.approx([1.0, 1.1, 1.3])
+    assert row["verdicts_seen"] == ["HOLDS", "HOLDS", "FAILS"]
+    slow = results.load(run("d", 0.0145))  # +32% over the 2-run envelope, +12% over the 3-run one
+    assert gate.gate(results.load(first), slow).exit_code == gate.EXIT_REGRESSION
+    assert gate.gate(results.load(extended), slow).exit_code == gate.EXIT_OK
+

@@ -7,19 +7,16 @@ synthetic data in well under a second per seed, so no MNIST is needed."""
 from __future__ import annotations
 
 import json
-import os
-import re
 from pathlib import Path
 
 import pytest
+from plugin_suite import ledgers, readme_example, run, verdicts
 
-from precision_kit import cli, gate, ledger, results
+from precision_kit import cli, gate, results
 
 pytest_plugins = ["pytester"]
 # One worker runs this module (`make test` passes --dist loadgroup): its runs share a model cache.
 pytestmark = pytest.mark.xdist_group("pytest-plugin")
-ROOT = Path(__file__).resolve().parent.parent
-README = ROOT / "README.md"
 
 # A second user file: two claims (two test functions, so two shards), one case timed.
 CLAIMS = '''
@@ -79,43 +76,6 @@ def test_narrower_is_better(judge):
 '''
 
 
-def readme_example() -> str:
-    """The user-claim example of the README (the python block after its marker)."""
-    text = README.read_text(encoding="utf-8")
-    found = re.search(r"<!-- example: test_my_claims\.py -->\s*```python\n(.*?)```", text, re.S)
-    if found is None:
-        raise AssertionError("README.md has no '<!-- example: test_my_claims.py -->' python block")
-    return found.group(1)
-
-
-@pytest.fixture
-def suite(pytester, tmp_path_factory, monkeypatch):
-    """A pytester folder whose runs share one model cache (the module's)."""
-    monkeypatch.setenv("PRECISION_KIT_CACHE", str(tmp_path_factory.getbasetemp() / "plugin-models"))
-    monkeypatch.setenv("PRECISION_KIT_OFFLINE", "1")
-    for name in [n for n in os.environ if n.startswith("PYTEST_XDIST")]:
-        monkeypatch.delenv(name)  # this test's own xdist worker: the runs are not workers of it
-    # this checkout first, for a run where the project is not installed (PYTHONPATH=.)
-    monkeypatch.setenv("PYTHONPATH", os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")])))
-    return pytester
-
-
-def run(pytester, *args: str):
-    # -p loads the plugin where the project is not installed (PYTHONPATH=., the GPU image);
-    # installed, its entry point has the same name and it is registered once.
-    return pytester.runpytest_subprocess("-p", "precision_kit.pytest_plugin", "-p", "no:cacheprovider",
-                                         "-p", "no:randomly", f"--pk-ledger-dir={pytester.path / 'ledgers'}",
-                                         f"--benchmark-storage=file://{pytester.path / 'storage'}", *args)
-
-
-def ledgers(pytester) -> list[Path]:
-    return sorted((pytester.path / "ledgers").rglob("[0-9][0-9][0-9][0-9]_*.json"))
-
-
-def verdicts(path: Path) -> dict[str, str]:
-    return {k: r["verdict"] for k, r in results.load(path).rows.items()}
-
-
 def test_the_readme_example_judges_a_users_claim_into_the_ledger(suite):
     suite.makepyfile(test_my_claims=readme_example())
     out = run(suite)
@@ -123,35 +83,6 @@ def test_the_readme_example_judges_a_users_claim_into_the_ledger(suite):
     out.stdout.fnmatch_lines(["*claims ledger (1 HOLDS)*", "*MY-1*margin=1.0*HOLDS*"])
     (path,) = ledgers(suite)
     assert verdicts(path) == {"MY-1[margin=1.0]@cpu": "HOLDS"}
-
-
-def test_expected_verdicts_and_the_gate_set_the_exit_code(suite):
-    suite.makepyfile(test_my_claims=readme_example())
-    assert run(suite).ret == 0
-    (first,) = ledgers(suite)
-    baseline = suite.path / "baseline" / "claims.json"
-    assert cli.main(["baseline", str(first), "--out", str(baseline)]) == 0
-
-    out = run(suite, f"--pk-gate={baseline}")
-    assert out.ret == 0, out.stdout.str()
-    out.stdout.fnmatch_lines(["*regression gate (--pk-gate)*"])
-
-    expected = suite.path / "expected.json"
-    expected.write_text(json.dumps({"quick": {"cpu": {"MY-1[margin=1.0]": "FAILS"}}}))
-    out = run(suite, f"--pk-expected={expected}")
-    assert out.ret == pytest.ExitCode.TESTS_FAILED
-    out.stdout.fnmatch_lines(["*1 verdict(s) differ from expected.json*",
-                              "*MY-1?margin=1.0? on cpu (quick): expected FAILS, measured HOLDS*"])
-
-    stored = results.load(baseline)
-    (row,) = stored.rows.values()
-    ledger.write([{**row, "verdict": "FAILS"}], baseline.parent, stored.machine, name="tampered")
-    out = run(suite, f"--pk-gate={baseline.parent / 'tampered.json'}")
-    assert out.ret == gate.EXIT_REGRESSION, out.stdout.str()
-
-    out = run(suite, f"--pk-gate={suite.path / 'no-such-baseline.json'}")
-    assert out.ret == pytest.ExitCode.USAGE_ERROR
-    out.stderr.fnmatch_lines(["*--pk-gate: infrastructure error*"])
 
 
 def _deltas(path: Path) -> dict[str, float]:

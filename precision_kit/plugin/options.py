@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+import os
+from pathlib import Path
+
+import pytest
+
 from ..ledger import LEDGER_DIR
 from . import expected
 
@@ -16,6 +21,9 @@ def add(parser, profiles: tuple[str, ...]) -> None:
     group.addoption("--pk-only-run-cases", action="store_true",
                     help="with --pk-gate: gate only the cases this run judged (a deliberately narrowed run, e.g. "
                     "-k); without it a baseline case the run did not judge fails the gate")
+    group.addoption("--pk-no-confirm", action="store_true",
+                    help="with --pk-gate: fail on a timing regression at once, without measuring the flagged cases "
+                    "again in a fresh process (by default a slowdown must repeat before it fails the session)")
     group.addoption("--pk-ledger-dir", default=str(LEDGER_DIR), metavar="DIR",
                     help="where each run's claims ledger goes, as DIR/<machine id>/NNNN_<tag>.json and .md "
                     "(default: %(default)s)")
@@ -37,3 +45,16 @@ def add(parser, profiles: tuple[str, ...]) -> None:
                     "models, on oversubscribed cores. Timed work always runs with torch's own count")
     group.addoption("--data-root", default=None,
                     help="folder holding mnist/ (default: $PRECISION_KIT_DATA, then ~/.cache/precision_kit)")
+
+
+def check_data_root(given: str | None) -> None:
+    """A data root given (option or environment) that names no folder stops the session."""
+    from ..locate import ENV_DATA
+
+    root = given or os.environ.get(ENV_DATA)
+    if root and not Path(root).expanduser().is_dir():
+        where = "--data-root" if given else ENV_DATA
+        raise pytest.UsageError(
+            f"{where}={root}: no such folder. Expected the folder that holds mnist/ (e.g. ../shared/data); "
+            f"fix the path, or unset {ENV_DATA} to use ~/.cache/precision_kit"
+        )

@@ -1,4 +1,5 @@
-"""`--pk-shard i/n`: a deterministic share of the benchmark cases, for one of n machines.
+"""Which cases run, in what order. `--pk-shard i/n`: a deterministic share of the benchmark
+cases, for one of n machines; `--pk-first NAMES`: the named cases first.
 
 Cases are grouped by test function (every parameter of one function in one group, so a
 claim's cases, which share trained arms and one Holm family, stay together); the groups,
@@ -32,3 +33,13 @@ def select(items: list, index: int, count: int) -> tuple[list, list]:
     mine = {g for k, g in enumerate(groups) if k % count == index - 1}
     kept = [item for item in items if group(item.nodeid) in mine]
     return kept, [item for item in items if group(item.nodeid) not in mine]
+
+
+def first_in_order(items: list, names: list[str]) -> list:
+    """`items` with those whose name contains names[0] first, then names[1] …, the rest after;
+    a stable sort, so each group keeps its collection order."""
+
+    def rank(item) -> int:
+        return next((i for i, name in enumerate(names) if name in item.name), len(names))
+
+    return sorted(items, key=rank)

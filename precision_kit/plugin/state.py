@@ -16,6 +16,7 @@ class RunState:
 
     rows: list[dict[str, Any]] = field(default_factory=list)
     records: list[dict[str, Any]] = field(default_factory=list)  # an xdist run's timed rounds, for autosave
+    nodeids: dict[str, str] = field(default_factory=dict)  # results.key(row) → the test that judged it
     ledger: Any = None  # ledger.RunLedger, made at the first save
     baseline: Any = None  # results.Results of --pk-gate
     report: Any = None  # gate.GateReport

@@ -54,15 +54,16 @@ def wanted(config) -> bool:
     return config.get_verbosity() >= 0 and not hasattr(config, "workerinput")
 
 
-def summary(tr, config, state, final: list[dict], written: tuple) -> None:
-    """The end of a session's output: the claims ledger, where it was written, the cases
-    timed alone under xdist, verdicts that differ from the expected ones, the gate's report."""
+def summary(tr, config, state) -> None:
+    """The end of a session's output: the claims ledger (`state.final`, already written), where
+    it was written, the cases timed alone under xdist, verdicts that differ from the expected
+    ones, the gate's report."""
     from .. import ledger
     from . import autosave, expected
 
-    tr.write_sep("=", f"claims ledger ({ledger.summary(final)})")
-    tr.write_line(ledger.table(final))
-    tr.write_line(f"ledger of this run written to {written[0]} and {written[1]}")
+    tr.write_sep("=", f"claims ledger ({ledger.summary(state.final)})")
+    tr.write_line(ledger.table(state.final))
+    tr.write_line(f"ledger of this run written to {state.ledger.json_path} and {state.ledger.md_path}")
     if state.records:
         timed = sum(1 for r in state.records if r["warmup"])
         tr.write_line(
