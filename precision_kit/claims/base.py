@@ -16,8 +16,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..errors import PrecisionKitError
-from ..verdicts import Judgement, Verdict, looks_scope, plan_looks
+from ..verdicts import Verdict, looks_scope, plan_looks
 from .cases import Cases
+from .evidence import fail_evidence, mark_untested
 
 PROFILES = ("quick", "paper")
 # Seeds escalate in stages (CLAIMS.md, Statistics): a case still INCONCLUSIVE with n seeds is
@@ -269,42 +270,6 @@ def family_size(key: tuple, unsupported: Mapping[tuple[str, str], int] | None = 
     if entry is None or not entry.cases.declared or profile not in PROFILES:
         return None
     return len(entry.cases.of_profile(profile)) - (unsupported or {}).get((claim_id, device), 0)
-
-
-def fail_evidence(result: ClaimResult) -> tuple[float | None, float | None]:
-    """(p, α) of the test behind a FAILS (the smallest p among the case's failing
-    Judgements), or of the nearest-to-failing Judgement for any other verdict; (None, None)
-    when the case has no Judgement (an exact check)."""
-    found = [j for j in _judgements(result.figures) if j.p_fail is not None and j.fail_alpha]
-    if result.verdict == Verdict.FAILS:
-        found = [j for j in found if j.verdict == Verdict.FAILS]
-    if not found:
-        return None, None
-    best = min(found, key=lambda j: j.p_fail / j.fail_alpha)
-    return best.p_fail, best.fail_alpha
-
-
-def _judgements(value, depth: int = 0):
-    """The tests among a case's figures: a `Judgement`, or anything judged like one (with a
-    verdict, `p_fail` and `fail_alpha`, e.g. BI-3's band part)."""
-    if isinstance(value, Judgement) or all(hasattr(value, a) for a in ("verdict", "p_fail", "fail_alpha")):
-        yield value
-    elif depth < 2 and isinstance(value, dict):
-        for v in value.values():
-            yield from _judgements(v, depth + 1)
-    elif depth < 2 and isinstance(value, (list, tuple)):
-        for v in value:
-            yield from _judgements(v, depth + 1)
-
-
-def mark_untested(result: ClaimResult, why: list[str]) -> None:
-    """Turn a case judged below the claim's regime into UNTESTED: its figures stay (what was
-    measured at this budget, and the verdict it would have drawn), no verdict on the claim."""
-    if result.verdict == Verdict.UNTESTED:
-        return
-    result.figures["verdict_at_this_budget"] = str(result.verdict)
-    result.line = f"UNTESTED: {'; '.join(why)}, the claim's regime is not reached (at this budget: {result.line})"
-    result.verdict = Verdict.UNTESTED
 
 
 def json_safe(value: Any) -> Any:
