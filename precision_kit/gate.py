@@ -28,7 +28,8 @@ For every case both runs judged:
 
 A case of the baseline that the run did not judge is a regression ("missing"): a run that
 skipped half the ledger must never pass. A deliberately narrowed run (`pytest -k …`) is
-gated with `only_run_cases=True` (`--only-run-cases`), which reports them instead. A case
+gated with `only_run_cases=True` (`--only-run-cases`), which reports them instead, as it
+reports the cases a time budget left out (`not_run`, the plugin's `--pk-time-budget`). A case
 only the run has is reported as added. An unusable baseline
 (missing, corrupt, other schema, other machine class) is a `ResultsError`: the
 infrastructure exit code, not a verdict on the code.
@@ -37,6 +38,7 @@ infrastructure exit code, not a verdict on the code.
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from .machine import machine_class
@@ -80,7 +82,8 @@ class GateReport:
         )
         missing = [f for f in self.findings if f.kind == "missing"]
         if missing:
-            how = "failed" if any(f.regression for f in missing) else "reported (--only-run-cases)"
+            failed = sum(f.regression for f in missing)
+            how = f"{failed} failed" if failed else "reported"
             head += f"; {len(missing)} baseline case(s) missing from this run, {how}"
         lines = [head]
         for f in sorted(self.findings, key=lambda f: (not f.regression, f.kind, f.case)):
@@ -106,13 +109,18 @@ def gate(
     time_floor: float = TIME_FLOOR,
     min_seconds: float = MIN_GATED_SECONDS,
     only_run_cases: bool = False,
+    not_run: Mapping[str, str] | None = None,
 ) -> GateReport:
-    """Compare `current` with `baseline` case by case (see the module docstring)."""
+    """Compare `current` with `baseline` case by case (see the module docstring). `not_run`:
+    cases the run left out on purpose, with the reason (`--pk-time-budget`): reported, not failed."""
     check_machine(baseline, current)
     report = GateReport(baseline.path, current.path)
     missing = sorted(baseline.rows.keys() - current.rows.keys())
     for k in missing:
-        if only_run_cases:
+        if k in (not_run or {}):
+            msg = f"in the baseline, not judged in this run: {not_run[k]}"
+            report.findings.append(Finding("missing", k, msg, False))
+        elif only_run_cases:
             msg = "in the baseline, not judged in this run (narrowed run)"
             report.findings.append(Finding("missing", k, msg, False))
         else:

@@ -12,6 +12,7 @@ a checkout that is not installed, a `conftest.py` with
   timing regression is measured again in a fresh process before it fails, `plugin.confirm`,
   unless `--pk-no-confirm`),
   `--pk-ledger-dir DIR`, `--pk-expected FILE`, `--pk-first NAMES`, `--pk-shard i/n`,
+  `--pk-time-budget SECONDS` (no case starts after it; the gate reports those it left out),
   `--data-root DIR`;
 - under pytest-xdist (`-n N`): workers train and judge side by side, every timed
   measurement runs alone (`plugin.turns`), the controller merges the rows into one ledger and
@@ -31,7 +32,7 @@ from typing import Any
 
 import pytest
 
-from .plugin import autosave, confirm, expected, options, run_ledger, shard, terminal, workers
+from .plugin import autosave, budget, confirm, expected, options, run_ledger, shard, terminal, workers
 from .plugin.cases import claim_cases  # noqa: F401  (for test modules: @claim_cases("ID"))
 from .plugin.state import STATE, RunState
 from .plugin.turns import Turns
@@ -46,6 +47,7 @@ MARKERS = (
 )
 _ROW = "precision_kit.row"  # the user property that carries a worker's row to the controller
 _UNSUPPORTED = "precision_kit.unsupported"  # a case a worker skipped as unsupported, for the controller
+_OUT_OF_TIME = "precision_kit.out_of_time"  # a case a worker skipped for --pk-time-budget, for the controller
 _TURNS = "precision_kit_turns"  # the workerinput entry: the folder of the timing turns
 
 
@@ -59,6 +61,7 @@ def pytest_configure(config):
     state = config.stash[STATE] = RunState()
     if config.getoption("--pk-shard"):
         shard.parse(config.getoption("--pk-shard"))
+    budget.parse(config.getoption("--pk-time-budget"))
     threads = config.getoption("--pk-worker-threads")
     if threads is not None and threads < 1:
         raise pytest.UsageError(f"--pk-worker-threads={threads}: expected a number of threads ≥ 1")
@@ -140,6 +143,8 @@ def judge(request, benchmark, pk_profile, data_root):
 
         if device == "cuda" and not torch.cuda.is_available():
             pytest.skip("needs CUDA: torch.cuda.is_available() is False on this machine")
+        budget.check(config, state.started, f"{claim_id}[{_label(claim_id, params)}]@{device}",
+                     lambda key: _out_of_time(request, state, key))
         _configure_cpu(state)
         ctx = Context(device=device, profile=pk_profile, root=data_root)
         with workers.turn(config, state.turns, claim_id), _progress(request, claim_id, device):
@@ -184,6 +189,14 @@ def _unsupported(request, state: RunState, case: tuple[str, str, str]) -> None:
         request.node.user_properties.append((_UNSUPPORTED, list(case)))
     else:
         state.unsupported.add(case)
+
+
+def _out_of_time(request, state: RunState, key: str) -> None:
+    """Note a case --pk-time-budget skipped (in an xdist worker: for the controller)."""
+    if state.turns is not None or hasattr(request.config, "workerinput"):
+        request.node.user_properties.append((_OUT_OF_TIME, key))
+    else:
+        state.out_of_time.add(key)
 
 
 def _configure_cpu(state: RunState) -> None:
@@ -248,31 +261,40 @@ def pytest_runtest_logreport(report):
             run_ledger.save(report.node.config)
         elif name == _UNSUPPORTED:
             report.node.config.stash[STATE].unsupported.add(tuple(value))
+        elif name == _OUT_OF_TIME:
+            report.node.config.stash[STATE].out_of_time.add(value)
 
 
 def pytest_sessionfinish(session, exitstatus):
     """Hold the final verdicts to the expected ones (a changed verdict fails the session);
     under xdist write the merged benchmark file; with --pk-gate, gate the judged cases (a
-    regression fails the session)."""
+    regression fails the session; a gated run that judged nothing has every baseline case
+    missing, unless --pk-time-budget or --pk-only-run-cases excuses them)."""
     config = session.config
     state = config.stash[STATE]
-    if hasattr(config, "workerinput") or not state.rows:
+    if hasattr(config, "workerinput") or not (state.rows or state.baseline):
         return
+    if state.rows:
+        state.final = run_ledger.final_rows(state)
+        run_ledger.save(config)
+        state.changed = expected.check(config, state.final)
+        if state.changed and session.exitstatus == 0:
+            session.exitstatus = pytest.ExitCode.TESTS_FAILED
+        if state.records:
+            autosave.write(config, state.records, config.pluginmanager.get_plugin("terminalreporter"))
+    if state.baseline is not None:
+        _gate(session, config, state)
+
+
+def _gate(session, config, state: RunState) -> None:
     from . import gate, results
     from .machine import this_machine
 
-    state.final = run_ledger.final_rows(state)
-    run_ledger.save(config)
-    state.changed = expected.check(config, state.final)
-    if state.changed and session.exitstatus == 0:
-        session.exitstatus = pytest.ExitCode.TESTS_FAILED
-    if state.records:
-        autosave.write(config, state.records, config.pluginmanager.get_plugin("terminalreporter"))
-    if state.baseline is None:
-        return
-    rows = {results.key(r): r for r in state.final}
+    rows = {results.key(r): r for r in state.final or []}
     current = results.Results("this run", run_ledger.machine(config) or this_machine(), rows)
-    state.report = gate.gate(state.baseline, current, only_run_cases=config.getoption("--pk-only-run-cases"))
+    spent = f"--pk-time-budget={config.getoption('--pk-time-budget') or 0:g} s was spent before it started"
+    state.report = gate.gate(state.baseline, current, only_run_cases=config.getoption("--pk-only-run-cases"),
+                             not_run=dict.fromkeys(state.out_of_time, spent))
     if confirm.wanted(config, session.exitstatus):
         confirm.run(config, config.pluginmanager.get_plugin("terminalreporter"))
     if state.report.regressions and session.exitstatus == 0:
@@ -281,9 +303,9 @@ def pytest_sessionfinish(session, exitstatus):
 
 def pytest_terminal_summary(terminalreporter, exitstatus, config):
     state = config.stash.get(STATE, None)
-    if state is None or not state.rows or hasattr(config, "workerinput"):
+    if state is None or not (state.rows or state.report) or hasattr(config, "workerinput"):
         return
-    if state.final is None:  # pytest_sessionfinish, which runs first, did not get to finish the ledger
+    if state.rows and state.final is None:  # pytest_sessionfinish, which runs first, did not finish the ledger
         state.final = run_ledger.final_rows(state)
         run_ledger.save(config)
     terminal.summary(terminalreporter, config, state)

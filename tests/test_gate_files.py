@@ -25,13 +25,32 @@ def test_a_partial_run_fails_the_gate_unless_narrowed_explicitly(tmp_path, capsy
     assert report.exit_code == gate.EXIT_REGRESSION
     assert {(f.kind, f.case) for f in report.regressions} == {
         ("missing", "BI-3[depth=2]@cpu"), ("missing", "SZ-1[precision=fp16]@cpu")}
-    assert "2 baseline case(s) missing from this run, failed" in report.text()
+    assert "2 baseline case(s) missing from this run, 2 failed" in report.text()
     narrowed = gate.gate(results.load(base), results.load(part), only_run_cases=True)
     assert narrowed.exit_code == gate.EXIT_OK and len(narrowed.findings) == 2
     assert main(["gate", str(part), "--baseline", str(base)]) == gate.EXIT_REGRESSION
     assert "--only-run-cases" in capsys.readouterr().out
     assert main(["gate", str(part), "--baseline", str(base), "--only-run-cases"]) == gate.EXIT_OK
-    assert "missing from this run, reported (--only-run-cases)" in capsys.readouterr().out
+    assert "missing from this run, reported" in capsys.readouterr().out
+
+
+def test_cases_a_time_budget_left_out_are_reported_the_others_still_fail():
+    """--pk-time-budget skipped a case: the gate names it with the reason and does not fail on
+    it; a case missing for any other reason still fails."""
+    base = _run_of([_row("BI-2", "depth=2", {}), _row("BI-3", "depth=2", {}), _row("SZ-1", "precision=fp16", {})])
+    part = _run_of([_row("BI-2", "depth=2", {})])
+    excused = {"BI-3[depth=2]@cpu": "--pk-time-budget=60 s was spent before it started"}
+    report = gate.gate(base, part, not_run=excused)
+    assert [(f.kind, f.case) for f in report.regressions] == [("missing", "SZ-1[precision=fp16]@cpu")]
+    [note] = [f for f in report.findings if not f.regression]
+    assert note.case == "BI-3[depth=2]@cpu" and "--pk-time-budget=60 s was spent" in note.message
+    assert "2 baseline case(s) missing from this run, 1 failed" in report.text()
+    everything = {**excused, "SZ-1[precision=fp16]@cpu": excused["BI-3[depth=2]@cpu"]}
+    assert gate.gate(base, part, not_run=everything).exit_code == gate.EXIT_OK
+
+
+def _run_of(rows):
+    return results.Results("run", this_machine(), {results.key(r): r for r in rows})
 
 
 def _write(tmp_path, name, rows, machine=None):

@@ -129,3 +129,25 @@ def test_a_timing_regression_fails_only_when_a_fresh_process_measures_it_again(s
     out = run(suite, f"--pk-gate={baseline}", "--pk-no-confirm")
     assert out.ret == gate.EXIT_REGRESSION
     assert "fresh process" not in out.stdout.str()
+
+
+def test_a_time_budget_skips_the_cases_after_it_and_the_gate_reports_them(suite):
+    """--pk-time-budget: no case starts once the budget is spent (0 s: none starts); each is
+    skipped with the reason, and the gate (which now runs though nothing was judged) reports it
+    as not judged instead of failing on it. A bad budget is a usage error."""
+    suite.makepyfile(test_my_claims=readme_example())
+    assert run(suite).ret == 0
+    (first,) = ledgers(suite)
+    baseline = suite.path / "baseline" / "claims.json"
+    assert cli.main(["baseline", str(first), "--out", str(baseline)]) == 0
+
+    out = run(suite, f"--pk-gate={baseline}", "--pk-time-budget=0", "-rs")
+    assert out.ret == 0, out.stdout.str()[-3000:]
+    out.stdout.fnmatch_lines(["*regression gate (--pk-gate)*", "*1 baseline case(s) missing from this run, reported*",
+                              "*note*missing*MY-1?margin=1.0?@cpu: *not judged in this run: --pk-time-budget=0 s*",
+                              "*SKIPPED*--pk-time-budget=0 s was spent*before this case started*"])
+    assert len(ledgers(suite)) == 1  # nothing judged, no ledger written
+
+    out = run(suite, "--pk-time-budget=-1")
+    assert out.ret == pytest.ExitCode.USAGE_ERROR
+    out.stderr.fnmatch_lines(["*--pk-time-budget=-1: expected a number of seconds ≥ 0*"])

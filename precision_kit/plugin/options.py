@@ -24,6 +24,10 @@ def add(parser, profiles: tuple[str, ...]) -> None:
     group.addoption("--pk-no-confirm", action="store_true",
                     help="with --pk-gate: fail on a timing regression at once, without measuring the flagged cases "
                     "again in a fresh process (by default a slowdown must repeat before it fails the session)")
+    group.addoption("--pk-time-budget", type=float, default=None, metavar="SECONDS",
+                    help="judge no case that would start after SECONDS of this session: it is skipped with the "
+                    "reason, and --pk-gate reports it as not judged instead of failing on it (a CI job's time "
+                    "limit; a case that started in time runs to its end)")
     group.addoption("--pk-ledger-dir", default=str(LEDGER_DIR), metavar="DIR",
                     help="where each run's claims ledger goes, as DIR/<machine id>/NNNN_<tag>.json and .md "
                     "(default: %(default)s)")

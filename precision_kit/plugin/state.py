@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -28,6 +29,8 @@ class RunState:
     machine: dict[str, Any] | None = None  # pytest-benchmark's machine info, asked for once
     # (claim, device, case) skipped as unsupported on this machine: not in the full run's Holm family
     unsupported: set[tuple[str, str, str]] = field(default_factory=set)
+    started: float = field(default_factory=time.monotonic)  # for --pk-time-budget
+    out_of_time: set[str] = field(default_factory=set)  # results.key of the cases --pk-time-budget skipped
 
 
 STATE = pytest.StashKey[RunState]()

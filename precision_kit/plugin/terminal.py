@@ -57,13 +57,14 @@ def wanted(config) -> bool:
 def summary(tr, config, state) -> None:
     """The end of a session's output: the claims ledger (`state.final`, already written), where
     it was written, the cases timed alone under xdist, verdicts that differ from the expected
-    ones, the gate's report."""
+    ones, the gate's report (alone, when a gated run judged no case)."""
     from .. import ledger
     from . import autosave, expected
 
-    tr.write_sep("=", f"claims ledger ({ledger.summary(state.final)})")
-    tr.write_line(ledger.table(state.final))
-    tr.write_line(f"ledger of this run written to {state.ledger.json_path} and {state.ledger.md_path}")
+    if state.final:  # a gated run that judged no case has only the gate's report
+        tr.write_sep("=", f"claims ledger ({ledger.summary(state.final)})")
+        tr.write_line(ledger.table(state.final))
+        tr.write_line(f"ledger of this run written to {state.ledger.json_path} and {state.ledger.md_path}")
     if state.records:
         timed = sum(1 for r in state.records if r["warmup"])
         tr.write_line(
