@@ -1,17 +1,15 @@
 """What `run_claim` adds to a judged case: UNTESTED below the claim's regime (`mark_untested`)
-and the p-value Holm needs (`fail_evidence`, from the Judgements among the figures)."""
+and the p-value Holm needs (`fail_evidence`, from the Judgements among the figures). `result`
+is a `base.ClaimResult` (not imported: base imports this module)."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import Any
 
 from ..verdicts import Judgement, Verdict
 
-if TYPE_CHECKING:
-    from .base import ClaimResult
 
-
-def fail_evidence(result: ClaimResult) -> tuple[float | None, float | None]:
+def fail_evidence(result: Any) -> tuple[float | None, float | None]:
     """(p, α) of the test behind a FAILS (the smallest p among the case's failing
     Judgements), or of the nearest-to-failing Judgement for any other verdict; (None, None)
     when the case has no Judgement (an exact check)."""
@@ -37,7 +35,7 @@ def _judgements(value, depth: int = 0):
             yield from _judgements(v, depth + 1)
 
 
-def mark_untested(result: ClaimResult, why: list[str]) -> None:
+def mark_untested(result: Any, why: list[str]) -> None:
     """Turn a case judged below the claim's regime into UNTESTED: its figures stay (what was
     measured at this budget, and the verdict it would have drawn), no verdict on the claim."""
     if result.verdict == Verdict.UNTESTED:
