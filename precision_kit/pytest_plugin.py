@@ -143,7 +143,7 @@ def judge(request, benchmark, pk_profile, data_root):
 
         if device == "cuda" and not torch.cuda.is_available():
             pytest.skip("needs CUDA: torch.cuda.is_available() is False on this machine")
-        budget.check(config, state.started, f"{claim_id}[{_label(claim_id, params)}]@{device}",
+        budget.check(config, state.started, lambda: f"{claim_id}[{_label(claim_id, params)}]@{device}",
                      lambda key: _out_of_time(request, state, key))
         _configure_cpu(state)
         ctx = Context(device=device, profile=pk_profile, root=data_root)
