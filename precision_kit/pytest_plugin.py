@@ -32,7 +32,7 @@ from typing import Any
 
 import pytest
 
-from .plugin import autosave, budget, confirm, expected, options, run_ledger, shard, terminal, workers
+from .plugin import autosave, budget, expected, gating, notes, options, run_ledger, shard, terminal, workers
 from .plugin.cases import claim_cases  # noqa: F401  (for test modules: @claim_cases("ID"))
 from .plugin.state import STATE, RunState
 from .plugin.turns import Turns
@@ -45,9 +45,6 @@ MARKERS = (
     "cuda: needs a CUDA GPU (skips with a reason without one)",
     "slow: long-running case",
 )
-_ROW = "precision_kit.row"  # the user property that carries a worker's row to the controller
-_UNSUPPORTED = "precision_kit.unsupported"  # a case a worker skipped as unsupported, for the controller
-_OUT_OF_TIME = "precision_kit.out_of_time"  # a case a worker skipped for --pk-time-budget, for the controller
 _TURNS = "precision_kit_turns"  # the workerinput entry: the folder of the timing turns
 
 
@@ -137,14 +134,14 @@ def judge(request, benchmark, pk_profile, data_root):
     def run(claim_id: str, device: str, rounds: int = ROUNDS, **params):
         import torch
 
-        from . import ledger, results
+        from . import ledger
         from .claims import Context, NotInProfile, run_claim
         from .errors import UnsupportedError
 
         if device == "cuda" and not torch.cuda.is_available():
             pytest.skip("needs CUDA: torch.cuda.is_available() is False on this machine")
         budget.check(config, state.started, lambda: f"{claim_id}[{_label(claim_id, params)}]@{device}",
-                     lambda key: _out_of_time(request, state, key))
+                     lambda key: notes.leave(request, notes.OUT_OF_TIME, key))
         _configure_cpu(state)
         ctx = Context(device=device, profile=pk_profile, root=data_root)
         with workers.turn(config, state.turns, claim_id), _progress(request, claim_id, device):
@@ -153,22 +150,19 @@ def judge(request, benchmark, pk_profile, data_root):
             except NotInProfile as err:
                 pytest.skip(str(err))
             except UnsupportedError as err:
-                _unsupported(request, state, (claim_id, device, _label(claim_id, params)))
+                notes.leave(request, notes.UNSUPPORTED, [claim_id, device, _label(claim_id, params)])
                 pytest.skip(str(err))
         timing, seconds = workers.time_case(benchmark, state.turns, result, device, rounds, WARMUP)
         info = result.to_dict()
         benchmark.extra_info.update(info, device=device, profile=pk_profile, timing=timing)
         row = ledger.row(info, device, pk_profile, timing)
-        if state.turns is not None or hasattr(config, "workerinput"):
+        record = None
+        if notes.in_worker(config):  # the controller writes the merged pytest-benchmark file from these
             record = {"nodeid": request.node.nodeid, "name": request.node.name,
                       "param": getattr(getattr(request.node, "callspec", None), "id", None),
                       "params": _json_params(request.node), "extra_info": dict(benchmark.extra_info),
                       "seconds": seconds, "warmup": WARMUP if timing else 0}
-            request.node.user_properties.append((_ROW, {"row": row, "record": record}))
-        else:
-            state.rows.append(row)
-            state.nodeids[results.key(row)] = request.node.nodeid
-            run_ledger.save(config)
+        notes.leave(request, notes.ROW, {"row": row, "nodeid": request.node.nodeid, "record": record})
         print(f"\n{claim_id} [{result.case}] {device}: {result.line}" + (f" — {result.note}" if result.note else ""))
         if result.harness_broken:
             pytest.fail(f"HARNESS BROKEN in {claim_id} [{result.case}]: {result.harness_broken}")
@@ -181,22 +175,6 @@ def _label(claim_id: str, params: dict[str, Any]) -> str:
     from .claims.base import case_label
 
     return case_label(claim_id, params)
-
-
-def _unsupported(request, state: RunState, case: tuple[str, str, str]) -> None:
-    """Note a case this machine cannot run (in an xdist worker: for the controller)."""
-    if state.turns is not None or hasattr(request.config, "workerinput"):
-        request.node.user_properties.append((_UNSUPPORTED, list(case)))
-    else:
-        state.unsupported.add(case)
-
-
-def _out_of_time(request, state: RunState, key: str) -> None:
-    """Note a case --pk-time-budget skipped (in an xdist worker: for the controller)."""
-    if state.turns is not None or hasattr(request.config, "workerinput"):
-        request.node.user_properties.append((_OUT_OF_TIME, key))
-    else:
-        state.out_of_time.add(key)
 
 
 def _configure_cpu(state: RunState) -> None:
@@ -247,22 +225,8 @@ def pytest_sessionstart(session):
 
 
 def pytest_runtest_logreport(report):
-    """xdist (controller): collect the rows the workers judged, as their cases finish."""
-    if report.when != "call" or getattr(report, "node", None) is None:
-        return
-    for name, value in report.user_properties:
-        if name == _ROW:
-            from .results import key
-
-            state = report.node.config.stash[STATE]
-            state.rows.append(value["row"])
-            state.nodeids[key(value["row"])] = value["record"]["nodeid"]
-            state.records.append(value["record"])
-            run_ledger.save(report.node.config)
-        elif name == _UNSUPPORTED:
-            report.node.config.stash[STATE].unsupported.add(tuple(value))
-        elif name == _OUT_OF_TIME:
-            report.node.config.stash[STATE].out_of_time.add(value)
+    """xdist (controller): file the rows and skips the workers note, as their cases finish."""
+    notes.receive(report)
 
 
 def pytest_sessionfinish(session, exitstatus):
@@ -283,22 +247,7 @@ def pytest_sessionfinish(session, exitstatus):
         if state.records:
             autosave.write(config, state.records, config.pluginmanager.get_plugin("terminalreporter"))
     if state.baseline is not None:
-        _gate(session, config, state)
-
-
-def _gate(session, config, state: RunState) -> None:
-    from . import gate, results
-    from .machine import this_machine
-
-    rows = {results.key(r): r for r in state.final or []}
-    current = results.Results("this run", run_ledger.machine(config) or this_machine(), rows)
-    spent = f"--pk-time-budget={config.getoption('--pk-time-budget') or 0:g} s was spent before it started"
-    state.report = gate.gate(state.baseline, current, only_run_cases=config.getoption("--pk-only-run-cases"),
-                             not_run=dict.fromkeys(state.out_of_time, spent))
-    if confirm.wanted(config, session.exitstatus):
-        confirm.run(config, config.pluginmanager.get_plugin("terminalreporter"))
-    if state.report.regressions and session.exitstatus == 0:
-        session.exitstatus = gate.EXIT_REGRESSION
+        gating.gate_session(session, config, state)
 
 
 def pytest_terminal_summary(terminalreporter, exitstatus, config):

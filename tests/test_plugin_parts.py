@@ -1,6 +1,6 @@
 """The parts of the pytest plugin on their own: the progress events and line, the timing
 turns across processes, shard selection, the merge of shard ledgers and the cached runs of a
-user's own training function."""
+user's own training function, and the notes a worker leaves for the controller."""
 
 from __future__ import annotations
 
@@ -12,7 +12,8 @@ import warnings
 import pytest
 
 from precision_kit import cache, merge, multiplicity, own_runs, progress
-from precision_kit.plugin import shard, terminal
+from precision_kit.plugin import notes, shard, terminal
+from precision_kit.plugin.state import STATE, RunState
 from precision_kit.plugin.turns import Turns
 from precision_kit.results import Results, ResultsError
 
@@ -270,3 +271,62 @@ def test_xdist_workers_are_dealt_out_over_the_gpus():
     assert gpu_for_worker("gw5", 4) == 1
     assert gpu_for_worker("gw1", 1) is None and gpu_for_worker("gw0", 0) is None  # nothing to choose
     assert gpu_for_worker("master", 2) is None
+
+
+# --- notes from a worker to the controller -------------------------------------------------
+
+
+class _Config:
+    """The two things notes read of a pytest config: its stash, and workerinput in a worker."""
+
+    def __init__(self, worker: bool):
+        self.stash = pytest.Stash()
+        self.stash[STATE] = RunState()
+        if worker:
+            self.workerinput = {}
+
+
+class _Node:
+    def __init__(self, config):
+        self.config = config
+        self.user_properties = []
+
+
+class _Request:
+    def __init__(self, config):
+        self.config = config
+        self.node = _Node(config)
+
+
+class _Report:
+    def __init__(self, node, when="call"):
+        self.node, self.when, self.user_properties = node, when, list(node.user_properties)
+
+
+def test_a_worker_hands_its_skips_to_the_controller_which_files_them():
+    worker = _Request(_Config(worker=True))
+    notes.leave(worker, notes.UNSUPPORTED, ["BI-3", "cpu", "fbgemm"])
+    notes.leave(worker, notes.OUT_OF_TIME, "SZ-4[norm-0.5]@cpu")
+    assert worker.config.stash[STATE].unsupported == set()  # nothing filed in the worker
+    controller = _Config(worker=False)
+    report = _Report(worker.node)
+    report.node = _Node(controller)
+    report.node.user_properties = worker.node.user_properties
+    report.user_properties = worker.node.user_properties + [("someone.else", 1)]
+    notes.receive(report)
+    state = controller.stash[STATE]
+    assert state.unsupported == {("BI-3", "cpu", "fbgemm")}
+    assert state.out_of_time == {"SZ-4[norm-0.5]@cpu"}
+    setup = _Report(report.node, when="setup")
+    setup.user_properties = [(notes.OUT_OF_TIME, "other")]
+    notes.receive(setup)
+    assert state.out_of_time == {"SZ-4[norm-0.5]@cpu"}  # only the call report carries notes
+
+
+def test_in_one_process_a_note_is_filed_at_once_and_an_unknown_kind_is_refused():
+    request = _Request(_Config(worker=False))
+    notes.leave(request, notes.OUT_OF_TIME, "CH-2[lr1e-4]@cpu")
+    assert request.config.stash[STATE].out_of_time == {"CH-2[lr1e-4]@cpu"}
+    assert request.node.user_properties == []
+    with pytest.raises(ValueError, match="unknown note kind 'row'.*expected one of"):
+        notes.leave(request, "row", {})
