@@ -55,6 +55,9 @@ def budget_text(budget: dict[str, Any] | None) -> str:
     stage = budget.get("seed_stage")
     if stage and stage[0] > 1:
         text += f"; seeds escalated to {max(budget.get('seeds') or [0])} (stage {stage[0]} of {stage[1]})"
+        looks = budget.get("earlier_looks") or []
+        if looks:
+            text += " after " + ", ".join(f"{look['verdict']} at {look['seeds']}" for look in looks)
     return text
 
 

@@ -17,14 +17,15 @@ from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
 
-START, EPOCH, END = "start", "epoch", "end"
+START, EPOCH, END, NOTE = "start", "epoch", "end", "note"
 
 
 @dataclass(frozen=True)
 class Event:
-    """One step of a training task: it started, finished an epoch, or ended."""
+    """One step of a training task (it started, finished an epoch, or ended), or a NOTE: a
+    line about the case between its tasks (e.g. why it trains more seeds)."""
 
-    kind: str  # START, EPOCH or END
+    kind: str  # START, EPOCH, END or NOTE
     what: str  # e.g. "mlp 784-128-128-10 fp16, 5 seeds (population)"
     epochs_done: int  # epochs finished so far, over all runs of the task
     epochs_total: int  # runs × epochs per run
@@ -82,6 +83,13 @@ def task(what: str, runs: int, epochs: int) -> Iterator[None]:
     finally:
         _TASK.reset(token)
         current.emit(END)
+
+
+def note(text: str) -> None:
+    """Tell the listener, if any, something about the case being judged (its `what`)."""
+    sink = _SINK.get()
+    if sink is not None:
+        sink(Event(NOTE, text, 0, 0, 0.0))
 
 
 def epoch_done() -> None:

@@ -7,7 +7,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from precision_kit import multiplicity, stats
+from precision_kit import ledger, multiplicity, progress, stats
 from precision_kit.claims import base
 from precision_kit.verdicts import Verdict, check_confidence, looks_scope, plan_looks
 
@@ -146,6 +146,18 @@ def test_an_inconclusive_case_escalates_its_seeds_once_at_the_split_level(monkey
     assert result.verdict == Verdict.HOLDS and result.budget["seed_stage"] == [2, 2]
     assert result.budget["seeds"] == [10] and result.budget["at_source_budget"]  # 10 seeds = the source's n
     assert check_confidence(0.90) == 0.90  # the plan ended with the judge
+
+
+def test_an_escalation_says_what_its_first_look_saw_in_the_ledger_and_to_the_listener(monkeypatch):
+    _staged_claim(monkeypatch, lambda n: Verdict.INCONCLUSIVE if n < 10 else Verdict.FAILS)
+    events = []
+    with progress.listen(events.append):
+        result = base.run_claim("ZZ-9", base.Context(profile="quick"))
+    assert result.budget["earlier_looks"] == [{"seeds": 5, "verdict": "INCONCLUSIVE", "line": "n=5"}]
+    assert [(e.kind, e.what) for e in events] == [("note", "INCONCLUSIVE at 5 seeds (n=5); escalating to 10 seeds")]
+    assert ledger.budget_text(result.budget).endswith("seeds escalated to 10 (stage 2 of 2) after INCONCLUSIVE at 5")
+    _staged_claim(monkeypatch, lambda n: Verdict.HOLDS)
+    assert "earlier_looks" not in base.run_claim("ZZ-9", base.Context(profile="quick")).budget
 
 
 def test_a_case_stays_inconclusive_after_the_last_stage_and_firm_verdicts_never_escalate(monkeypatch):

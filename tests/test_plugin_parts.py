@@ -88,6 +88,15 @@ def test_in_a_log_each_finished_arm_gets_one_line():
     assert not [c for c in tr.calls if c[0] == "rewrite"]
 
 
+@pytest.mark.parametrize("isatty", [True, False])
+def test_a_note_about_the_case_gets_a_line_of_its_own_on_a_terminal_and_in_a_log(isatty):
+    tr = Terminal(isatty=isatty)
+    with progress.listen(terminal.ProgressLine(tr, "TD-7 [cpu]")):
+        progress.note("INCONCLUSIVE at 10 seeds (l); escalating to 20 seeds")
+    assert tr.calls == [("newline",), ("line", "TD-7 [cpu] · INCONCLUSIVE at 10 seeds (l); escalating to 20 seeds")]
+    progress.note("nobody listens: nothing happens")
+
+
 class Config:
     def __init__(self, verbosity, worker=False):
         self.verbosity = verbosity

@@ -15,6 +15,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from .. import progress
 from ..errors import PrecisionKitError
 from ..verdicts import Verdict, looks_scope, plan_looks
 from .cases import Cases
@@ -229,6 +230,7 @@ def run_claim(claim_id: str, ctx: Context, **params) -> ClaimResult:
     if why:
         raise NotInProfile(why)
     ctx = dataclasses.replace(ctx, case=entry.cases.label(params))
+    earlier: list[dict[str, Any]] = []  # the looks before the last, as the ledger keeps them
     while True:
         with looks_scope():
             result = entry.judge(ctx, **params)
@@ -239,7 +241,14 @@ def run_claim(claim_id: str, ctx: Context, **params) -> ClaimResult:
                     and ctx.stage + 1 < SEED_STAGES)
         if not escalate:
             break
+        look = {"seeds": max(ctx.seed_counts), "verdict": result.verdict.value, "line": result.line}
+        earlier.append(look)
+        # a paper-profile escalation can train for hours: say why, and what the first look saw
+        progress.note(f"{look['verdict']} at {look['seeds']} seeds ({look['line']}); "
+                      f"escalating to {2 * look['seeds']} seeds")
         ctx = ctx.next_stage()
+    if earlier:
+        result.budget["earlier_looks"] = earlier
     if entry.cases.declared or not result.case:
         result.case = ctx.case  # the declared label, whatever the judge wrote
     result.params = dict(params)

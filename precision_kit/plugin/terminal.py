@@ -7,7 +7,7 @@ from __future__ import annotations
 import time
 from contextlib import nullcontext
 
-from ..progress import END, EPOCH, START, Event, duration
+from ..progress import END, EPOCH, NOTE, START, Event, duration
 
 REFRESH_S = 0.5  # the in-place line is rewritten at most this often
 
@@ -30,6 +30,10 @@ class ProgressLine:
         if event.kind == START:
             tr.ensure_newline()  # pytest's own line (file name and dots) stays as it is
         text = f"{self.label} · {event.what}"
+        if event.kind == NOTE:
+            tr.ensure_newline()
+            tr.write_line(text)
+            return
         if event.kind == END:
             text += f" · {event.epochs_done}/{event.epochs_total} epochs in {duration(event.elapsed_s)}"
             if self.tty:
