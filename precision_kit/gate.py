@@ -12,7 +12,8 @@ For every case both runs judged:
   in the next). A slowdown is a regression only if it exceeds both the floor (25%) and
   twice the within-run noise (the larger relative range of the two runs' per-round
   ratios). Cases under `MIN_GATED_SECONDS` per call are reported, not gated. Timings are
-  gated only against a baseline recorded on the same CPU model: the reference GEMM absorbs a
+  gated only against a baseline recorded on the same CPU model (its name and its family and
+  model numbers, `cpu_model`): the reference GEMM absorbs a
   clock, not a microarchitecture (an AMD EPYC with AVX-512 BF16 runs bfloat16 autocast several
   times faster, relative to its GEMM, than an Intel Xeon without it, in the same machine
   class); against another model the timings are compared and reported, not gated. A
@@ -41,7 +42,7 @@ import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
-from .machine import machine_class
+from .machine import format_cpu_id, machine_class
 from .results import Results, ResultsError, timing
 from .stats import upper_bound
 
@@ -146,7 +147,21 @@ def gate(
 
 
 def cpu_model(results: Results) -> str | None:
-    return (results.machine.get("precision_kit") or {}).get("cpu_model")
+    """The CPU model a run's timings belong to: the model name and, where the run recorded
+    them, the vendor, family and model numbers (ours, `machine.cpu_id`; in a run stored
+    before they were recorded, pytest-benchmark's py-cpuinfo fields). The name alone is not
+    enough: under this workplace's hypervisor a Zen 4 and a Zen 5 EPYC both read "AMD EPYC",
+    and the same cases measured 1.2-2.5x slower relative to the reference GEMM on the Zen 4
+    (bfloat16 autocast and int8 most)."""
+    pk = results.machine.get("precision_kit") or {}
+    name = pk.get("cpu_model")
+    ident = pk.get("cpu_id")
+    if ident is None:
+        cpu = results.machine.get("cpu") or {}
+        ident = format_cpu_id(cpu.get("vendor_id_raw"), cpu.get("family"), cpu.get("model"))
+    if ident is None:
+        return name
+    return f"{name} ({ident})"
 
 
 def _other_cpu(baseline: Results, current: Results) -> str:

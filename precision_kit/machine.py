@@ -37,6 +37,7 @@ def precision_kit_info() -> dict[str, Any]:
         "num_interop_threads": torch.get_num_interop_threads(),
         "cpu_count": os.cpu_count(),
         "cpu_model": _cpu_model(),
+        "cpu_id": cpu_id(),
         **determinism_flags(),
         "flush_denormal": "set by precision_kit.precision.configure_cpu on CPU runs",
         "cpu_capability": torch.backends.cpu.get_cpu_capability(),
@@ -68,6 +69,33 @@ def machine_class(machine: dict[str, Any]) -> dict[str, Any]:
 def this_machine() -> dict[str, Any]:
     """This process's machine info in the same shape pytest-benchmark records."""
     return {"system": platform.system(), "machine": platform.machine(), "precision_kit": precision_kit_info()}
+
+
+def cpu_id() -> str | None:
+    """The CPU's vendor, family and model numbers ("AuthenticAMD family 25 model 17"): what
+    tells two microarchitectures apart where a hypervisor shows both as the same model name
+    (a Zen 4 and a Zen 5 EPYC both read "AMD EPYC" in these VMs). None where /proc/cpuinfo
+    does not say."""
+    fields: dict[str, str] = {}
+    try:
+        with open("/proc/cpuinfo") as fh:
+            for line in fh:
+                key, sep, value = line.partition(":")
+                if not sep:
+                    if fields:
+                        break  # the first processor's block is enough
+                    continue
+                fields.setdefault(key.strip(), value.strip())
+    except OSError:
+        return None
+    return format_cpu_id(fields.get("vendor_id"), fields.get("cpu family"), fields.get("model"))
+
+
+def format_cpu_id(vendor: object, family: object, model: object) -> str | None:
+    """One spelling for the CPU id, from /proc/cpuinfo here or py-cpuinfo's fields in a stored run."""
+    if vendor is None or family is None or model is None:
+        return None
+    return f"{vendor} family {family} model {model}"
 
 
 def _cpu_model() -> str | None:
