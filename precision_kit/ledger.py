@@ -146,11 +146,14 @@ def newest(folder: Path) -> Path | None:
 def expected_verdicts(rows: list[dict[str, Any]], existing: dict | None = None) -> dict:
     """Merge a run's verdicts into an expected-verdicts mapping
     {profile: {device: {"ID[case]": verdict}}}; the benchmark's judge fixture gates on it.
-    Speed claims are left out: their verdicts belong to a CPU model, not to a device kind."""
+    Speed claims are left out, and an entry an older file holds for one is dropped: their
+    verdicts belong to a CPU model, not to a device kind."""
     out = json.loads(json.dumps(existing or {}))
     for r in rows:
         if r.get("speed_claim"):
-            continue  # a ratio of times on this CPU model: no machine-independent expectation
+            # a ratio of times on this CPU model: no machine-independent expectation
+            out.get(r["profile"], {}).get(r["device"], {}).pop(f"{r['claim']}[{r['case']}]", None)
+            continue
         out.setdefault(r["profile"], {}).setdefault(r["device"], {})[f"{r['claim']}[{r['case']}]"] = r["verdict"]
     for devices in out.values():
         for device, cases in devices.items():

@@ -286,6 +286,26 @@ def test_speed_claims_get_no_expected_verdict():
     rows = [dict(_row("EN-1", "batch_size=1", {}, verdict="FAILS"), speed_claim=True),
             _row("SZ-1", "fp16", {}, verdict="HOLDS")]
     assert ledger.expected_verdicts(rows) == {"quick": {"cpu": {"SZ-1[fp16]": "HOLDS"}}}
+    stale = {"quick": {"cpu": {"EN-1[batch_size=1]": "HOLDS", "SZ-1[fp16]": "FAILS"}}}  # an older file's
+    assert ledger.expected_verdicts(rows, stale) == {"quick": {"cpu": {"SZ-1[fp16]": "HOLDS"}}}
+
+
+def test_a_run_is_held_to_its_expected_verdicts_except_a_speed_claims():
+    """An accuracy claim that moved from the expected FAILS is a change; a speed claim is not
+    held to an expected verdict an older file still has (SZ-2 bf16 measured FAILS on a Zen 5
+    EPYC and INCONCLUSIVE on a Zen 4): it is named in a note, and the gate judges it."""
+    from precision_kit.plugin.expected import compare
+
+    expected = {"quick": {"cpu": {"SZ-2[bf16]": "FAILS", "SZ-1[fp16]": "FAILS", "SZ-5[d=3]": "INCONCLUSIVE"}}}
+    rows = [dict(_row("SZ-2", "bf16", {}, verdict="INCONCLUSIVE"), speed_claim=True),
+            _row("SZ-1", "fp16", {}, verdict="HOLDS"),
+            _row("SZ-5", "d=3", {}, verdict="HOLDS"),
+            _row("SZ-6", "b=0.5", {}, verdict="FAILS")]
+    changed, notes = compare(expected, "quick", rows, "expected.json")
+    assert changed == ["SZ-1[fp16] on cpu (quick): expected FAILS, measured HOLDS: SZ-1 line"]
+    assert any(n.startswith("SZ-2[bf16] on cpu: a speed claim") and "ignored" in n for n in notes)
+    assert any(n.startswith("SZ-5[d=3] on cpu: firmer than expected") for n in notes)
+    assert any(n == "SZ-6[b=0.5] on cpu: no expected verdict recorded in expected.json" for n in notes)
 
 
 def test_on_another_cpu_model_only_a_firm_flip_of_an_accuracy_verdict_fails():

@@ -42,24 +42,42 @@ def load(config) -> tuple[Path, dict | None]:
 
 
 def check(config, rows: list[dict[str, Any]]) -> list[str]:
-    """Each final verdict against the expected one (`verdicts.expectation`: an expected
-    HOLDS/FAILS/UNTESTED accepts only itself, an expected INCONCLUSIVE accepts a firmer verdict
-    with a warning): the changed ones, as lines. It runs after the session because Holm needs
-    every case of a claim."""
+    """Each final verdict against the expected one (`compare`): the changed ones, as lines.
+    It runs after the session because Holm needs every case of a claim."""
     path, expected = load(config)
     if expected is None:
         return []
-    profile, changed = config.getoption("--pk-profile"), []
+    changed, notes = compare(expected, config.getoption("--pk-profile"), rows, path.name)
+    for note in notes:
+        warnings.warn(note, stacklevel=1)
+    return changed
+
+
+def compare(expected: dict, profile: str, rows: list[dict[str, Any]], name: str) -> tuple[list[str], list[str]]:
+    """(changed, notes): each row's verdict against `expected[profile][device]["ID[case]"]`
+    (`verdicts.expectation`: an expected HOLDS/FAILS/UNTESTED accepts only itself, an expected
+    INCONCLUSIVE accepts a firmer verdict with a note). A speed claim is not held to an
+    expected verdict even where the file has one: its verdict is a ratio of times and belongs
+    to a CPU model (SZ-2's bf16/fp32 inference measured ×0.36 on a Zen 5 EPYC, ×0.52–0.66 on
+    a Zen 4, against a band of [×0.8, ×1.25]); the gate holds it to a baseline of the same
+    CPU model instead (`gate._verdict`)."""
+    changed: list[str] = []
+    notes: list[str] = []
     for r in rows:
         key = f"{r['claim']}[{r['case']}]"
         want = expected.get(profile, {}).get(r["device"], {}).get(key)
+        if r.get("speed_claim"):
+            if want is not None:
+                notes.append(f"{key} on {r['device']}: a speed claim; its expected verdict {want} in {name} is "
+                             "ignored (its verdict belongs to a CPU model; the gate holds it to the baseline): "
+                             "remove it, or rewrite the file with `precision-kit expect`")
+            continue
         if want is None:
-            if not r.get("speed_claim"):
-                warnings.warn(f"{key} on {r['device']}: no expected verdict recorded in {path.name}", stacklevel=1)
+            notes.append(f"{key} on {r['device']}: no expected verdict recorded in {name}")
             continue
         ok, message = expectation(want, Verdict(r["verdict"]))
         if not ok:
             changed.append(f"{key} on {r['device']} ({profile}): {message}: {r['line']}")
         elif message:
-            warnings.warn(f"{key} on {r['device']}: {message}: {r['line']}", stacklevel=1)
-    return changed
+            notes.append(f"{key} on {r['device']}: {message}: {r['line']}")
+    return changed, notes
