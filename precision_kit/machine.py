@@ -76,18 +76,7 @@ def cpu_id() -> str | None:
     tells two microarchitectures apart where a hypervisor shows both as the same model name
     (a Zen 4 and a Zen 5 EPYC both read "AMD EPYC" in these VMs). None where /proc/cpuinfo
     does not say."""
-    fields: dict[str, str] = {}
-    try:
-        with open("/proc/cpuinfo") as fh:
-            for line in fh:
-                key, sep, value = line.partition(":")
-                if not sep:
-                    if fields:
-                        break  # the first processor's block is enough
-                    continue
-                fields.setdefault(key.strip(), value.strip())
-    except OSError:
-        return None
+    fields = _cpuinfo()
     return format_cpu_id(fields.get("vendor_id"), fields.get("cpu family"), fields.get("model"))
 
 
@@ -99,14 +88,24 @@ def format_cpu_id(vendor: object, family: object, model: object) -> str | None:
 
 
 def _cpu_model() -> str | None:
+    return _cpuinfo().get("model name") or platform.processor() or None
+
+
+def _cpuinfo() -> dict[str, str]:
+    """The first processor's fields in /proc/cpuinfo ({} where there is none)."""
+    fields: dict[str, str] = {}
     try:
         with open("/proc/cpuinfo") as fh:
             for line in fh:
-                if line.startswith("model name"):
-                    return line.split(":", 1)[1].strip()
+                key, sep, value = line.partition(":")
+                if not sep:
+                    if fields:
+                        break  # the first processor's block is enough
+                    continue
+                fields.setdefault(key.strip(), value.strip())
     except OSError:
         pass
-    return platform.processor() or None
+    return fields
 
 
 def _nvidia_driver() -> str | None:
